@@ -1,0 +1,35 @@
+// Reading JSON values with errors that name the file and the field.
+// nlohmann::json is the parser (docs/dependencies.md); this header only adds the context that
+// its own exceptions lack ("[model.config.hidden_size] expected an integer, got string (config.json)").
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "core/error.h"
+
+namespace tandem {
+
+using Json = nlohmann::json;
+
+// Parses text; a syntax error becomes Error naming origin (usually a file path) and the byte offset.
+Json parse_json(const std::string& text, const std::string& origin, const std::string& where);
+// Parses the file at path.
+Json read_json_file(const std::string& path, const std::string& where);
+
+const char* json_type_name(const Json& j);
+
+// Field access. where: the dotted prefix of the object, e.g. "model.config"; origin: the file.
+const Json& json_field(const Json& obj, const std::string& key, const std::string& where, const std::string& origin);
+int64_t json_int(const Json& obj, const std::string& key, const std::string& where, const std::string& origin);
+int64_t json_int_or(const Json& obj, const std::string& key, int64_t dflt, const std::string& where,
+                    const std::string& origin);
+double json_number(const Json& obj, const std::string& key, const std::string& where, const std::string& origin);
+double json_number_or(const Json& obj, const std::string& key, double dflt, const std::string& where,
+                      const std::string& origin);
+bool json_bool_or(const Json& obj, const std::string& key, bool dflt, const std::string& where,
+                  const std::string& origin);
+std::string json_string(const Json& obj, const std::string& key, const std::string& where, const std::string& origin);
+std::string json_string_or(const Json& obj, const std::string& key, const std::string& dflt, const std::string& where,
+                           const std::string& origin);
+
+}  // namespace tandem
