@@ -1,0 +1,248 @@
+// CpuOps: checks shapes at the op entry (a mismatch here is a Tandem bug, so TD_ASSERT), then
+// calls the raw-pointer kernels of kernels.h. Small elementwise ops live here directly.
+#include "backend/cpu/cpu_ops.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "backend/cpu/kernels.h"
+
+namespace tandem::cpu {
+
+namespace {
+
+void check_f32(const Tensor& t, const char* name) {
+  TD_ASSERT(t.defined() && t.dtype() == DType::kF32 && t.device().kind == DeviceKind::kCpu, name,
+            " must be a defined F32 CPU tensor");
+}
+const float* opt(const Tensor& t) { return t.defined() ? t.f32() : nullptr; }
+float* opt_mut(Tensor& t) { return t.defined() ? t.f32() : nullptr; }
+
+template <class F>
+void convert_loop(int64_t n, F f) {
+#pragma omp parallel for schedule(static) if (n > 65536)
+  for (int64_t i = 0; i < n; ++i) f(i);
+}
+
+class CpuOps final : public Ops {
+ public:
+  void fill(Tensor& t, float value) const override {
+    check_f32(t, "fill");
+    float* p = t.f32();
+    convert_loop(t.numel(), [&](int64_t i) { p[i] = value; });
+  }
+
+  void convert(const Tensor& src, Tensor& dst) const override {
+    TD_ASSERT(src.numel() == dst.numel(), "convert ", shape_str(src.shape()), " -> ", shape_str(dst.shape()));
+    const int64_t n = src.numel();
+    const DType a = src.dtype(), b = dst.dtype();
+    if (a == b) {
+      std::memcpy(dst.raw(), src.raw(), src.nbytes());
+      return;
+    }
+    // Through f64 for F64 endpoints, else through f32.
+    if (b == DType::kF32) {
+      float* o = dst.f32();
+      switch (a) {
+        case DType::kBF16: { auto* s = src.data<uint16_t>(); convert_loop(n, [&](int64_t i) { o[i] = bf16_to_f32(s[i]); }); return; }
+        case DType::kF16: { auto* s = src.data<uint16_t>(); convert_loop(n, [&](int64_t i) { o[i] = f16_to_f32(s[i]); }); return; }
+        case DType::kF64: { auto* s = src.data<double>(); convert_loop(n, [&](int64_t i) { o[i] = float(s[i]); }); return; }
+        default: break;
+      }
+    } else if (a == DType::kF32) {
+      const float* s = src.f32();
+      switch (b) {
+        case DType::kBF16: { auto* o = dst.data<uint16_t>(); convert_loop(n, [&](int64_t i) { o[i] = f32_to_bf16(s[i]); }); return; }
+        case DType::kF16: { auto* o = dst.data<uint16_t>(); convert_loop(n, [&](int64_t i) { o[i] = f32_to_f16(s[i]); }); return; }
+        case DType::kF64: { auto* o = dst.data<double>(); convert_loop(n, [&](int64_t i) { o[i] = s[i]; }); return; }
+        default: break;
+      }
+    }
+    TD_ASSERT(false, "convert ", dtype_name(a), " -> ", dtype_name(b), " not supported");
+  }
+
+  void axpy(float alpha, const Tensor& x, Tensor& y) const override {
+    check_f32(x, "axpy.x");
+    check_f32(y, "axpy.y");
+    TD_ASSERT(x.numel() == y.numel(), "axpy sizes");
+    const float* xp = x.f32();
+    float* yp = y.f32();
+    convert_loop(x.numel(), [&](int64_t i) { yp[i] += alpha * xp[i]; });
+  }
+
+  void scale(Tensor& y, float alpha) const override {
+    check_f32(y, "scale");
+    float* yp = y.f32();
+    convert_loop(y.numel(), [&](int64_t i) { yp[i] *= alpha; });
+  }
+
+  double sum_squares(const Tensor& x) const override {
+    check_f32(x, "sum_squares");
+    const float* p = x.f32();
+    const int64_t n = x.numel();
+    double s = 0;
+#pragma omp parallel for reduction(+ : s) schedule(static) if (n > 65536)
+    for (int64_t i = 0; i < n; ++i) s += double(p[i]) * p[i];
+    return s;
+  }
+
+  void gemm(bool ta, bool tb, float alpha, const Tensor& a, const Tensor& b, float beta, Tensor& c) const override {
+    check_f32(a, "gemm.a");
+    check_f32(b, "gemm.b");
+    check_f32(c, "gemm.c");
+    TD_ASSERT(a.ndim() == 2 && b.ndim() == 2 && c.ndim() == 2, "gemm wants 2-D");
+    const int64_t M = ta ? a.dim(1) : a.dim(0), K = ta ? a.dim(0) : a.dim(1);
+    const int64_t Kb = tb ? b.dim(1) : b.dim(0), N = tb ? b.dim(0) : b.dim(1);
+    TD_ASSERT(K == Kb && c.dim(0) == M && c.dim(1) == N, "gemm shapes a", shape_str(a.shape()), (ta ? "^T" : ""),
+              " b", shape_str(b.shape()), (tb ? "^T" : ""), " c", shape_str(c.shape()));
+    sgemm(ta, tb, M, N, K, alpha, a.f32(), a.dim(1), b.f32(), b.dim(1), beta, c.f32(), c.dim(1));
+  }
+
+  void bias_forward(Tensor& y, const Tensor& bias) const override {
+    const int64_t O = bias.numel(), N = y.numel() / O;
+    TD_ASSERT(y.dim(-1) == O, "bias size");
+    float* yp = y.f32();
+    const float* bp = bias.f32();
+#pragma omp parallel for schedule(static)
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t o = 0; o < O; ++o) yp[n * O + o] += bp[o];
+  }
+
+  void bias_backward(const Tensor& dy, Tensor& dbias) const override {
+    const int64_t O = dbias.numel(), N = dy.numel() / O;
+    TD_ASSERT(dy.dim(-1) == O, "bias size");
+    const float* d = dy.f32();
+    float* db = dbias.f32();
+#pragma omp parallel for schedule(static)
+    for (int64_t o = 0; o < O; ++o) {
+      double s = 0;
+      for (int64_t n = 0; n < N; ++n) s += d[n * O + o];
+      db[o] += float(s);
+    }
+  }
+
+  void embedding_forward(const Tensor& ids, const Tensor& table, Tensor& out) const override {
+    const int64_t N = ids.numel(), V = table.dim(0), C = table.dim(1);
+    TD_ASSERT(out.numel() == N * C, "embedding out");
+    const int32_t* id = ids.i32();
+    const float* tp = table.f32();
+    float* o = out.f32();
+#pragma omp parallel for schedule(static)
+    for (int64_t n = 0; n < N; ++n) {
+      const int64_t t = id[n];
+      TD_ASSERT(t >= 0 && t < V, "token id ", t, " outside vocab ", V, " (validated at batch build)");
+      std::memcpy(o + n * C, tp + t * C, size_t(C) * 4);
+    }
+  }
+
+  void embedding_backward(const Tensor& ids, const Tensor& dout, Tensor& dtable) const override {
+    // Sequential over tokens: repeated ids would race, and the order fixes the rounding.
+    const int64_t N = ids.numel(), C = dtable.dim(1);
+    const int32_t* id = ids.i32();
+    const float* d = dout.f32();
+    float* dt = dtable.f32();
+    for (int64_t n = 0; n < N; ++n) {
+      float* row = dt + int64_t(id[n]) * C;
+      const float* g = d + n * C;
+#pragma omp simd
+      for (int64_t c = 0; c < C; ++c) row[c] += g[c];
+    }
+  }
+
+  void rmsnorm_forward(const Tensor& x, const Tensor& w, float eps, Tensor& y, Tensor& rstd) const override {
+    const int64_t C = w.numel(), R = x.numel() / C;
+    TD_ASSERT(x.dim(-1) == C && y.numel() == x.numel() && rstd.numel() == R, "rmsnorm shapes");
+    cpu::rmsnorm_forward(x.f32(), w.f32(), y.f32(), rstd.f32(), R, C, eps);
+  }
+
+  void rmsnorm_backward(const Tensor& dy, const Tensor& x, const Tensor& w, const Tensor& rstd, Tensor& dx,
+                        Tensor& dw) const override {
+    const int64_t C = w.numel(), R = x.numel() / C;
+    TD_ASSERT(dy.numel() == x.numel() && dx.numel() == x.numel() && dw.numel() == C && rstd.numel() == R,
+              "rmsnorm backward shapes");
+    cpu::rmsnorm_backward(dy.f32(), x.f32(), w.f32(), rstd.f32(), dx.f32(), dw.f32(), R, C);
+  }
+
+  void qkv_prep_forward(const Tensor& qkv, const Tensor& positions, const RopeTable& rope, const Tensor& q_norm,
+                        const Tensor& k_norm, float eps, int64_t H, int64_t K, Tensor& q, Tensor& k,
+                        Tensor& v) const override {
+    const int64_t D = rope.head_dim, N = positions.numel();
+    TD_ASSERT(qkv.numel() == N * (H + 2 * K) * D && q.numel() == N * H * D && k.numel() == N * K * D &&
+                  v.numel() == N * K * D && D % 2 == 0,
+              "qkv_prep shapes");
+    cpu::qkv_prep_forward(qkv.f32(), positions.i32(), rope.cos.f32(), rope.sin.f32(), opt(q_norm), opt(k_norm), eps,
+                          {N, H, K, D}, q.f32(), k.f32(), v.f32());
+  }
+
+  void qkv_prep_backward(const Tensor& qkv, const Tensor& positions, const RopeTable& rope, const Tensor& q_norm,
+                         const Tensor& k_norm, float eps, int64_t H, int64_t K, const Tensor& dq, const Tensor& dk,
+                         const Tensor& dv, Tensor& dqkv, Tensor& dq_norm, Tensor& dk_norm) const override {
+    const int64_t D = rope.head_dim, N = positions.numel();
+    TD_ASSERT(dqkv.numel() == N * (H + 2 * K) * D && dq.numel() == N * H * D, "qkv_prep backward shapes");
+    cpu::qkv_prep_backward(qkv.f32(), positions.i32(), rope.cos.f32(), rope.sin.f32(), opt(q_norm), opt(k_norm), eps,
+                           {N, H, K, D}, dq.f32(), dk.f32(), dv.f32(), dqkv.f32(), opt_mut(dq_norm),
+                           opt_mut(dk_norm));
+  }
+
+  void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const AttnLayout& layout, int64_t window,
+                         float scale, Tensor& out, Tensor& lse) const override {
+    const AttnShape s = attn_shape(q, k, layout, lse, window, scale);
+    cpu::attention_forward(q.f32(), k.f32(), v.f32(), layout, s, out.f32(), lse.f32());
+  }
+
+  void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out, const Tensor& lse,
+                          const Tensor& dout, const AttnLayout& layout, int64_t window, float scale, Tensor& dq,
+                          Tensor& dk, Tensor& dv) const override {
+    const AttnShape s = attn_shape(q, k, layout, lse, window, scale);
+    cpu::attention_backward(q.f32(), k.f32(), v.f32(), out.f32(), lse.f32(), dout.f32(), layout, s, dq.f32(),
+                            dk.f32(), dv.f32());
+  }
+
+  void swiglu_forward(const Tensor& gate_up, Tensor& out) const override {
+    const int64_t I = out.dim(-1), N = out.numel() / I;
+    TD_ASSERT(gate_up.numel() == 2 * N * I, "swiglu shapes");
+    cpu::swiglu_forward(gate_up.f32(), out.f32(), N, I);
+  }
+
+  void swiglu_backward(const Tensor& gate_up, const Tensor& dout, Tensor& dgate_up) const override {
+    const int64_t I = dout.dim(-1), N = dout.numel() / I;
+    TD_ASSERT(gate_up.numel() == 2 * N * I && dgate_up.numel() == 2 * N * I, "swiglu backward shapes");
+    cpu::swiglu_backward(gate_up.f32(), dout.f32(), dgate_up.f32(), N, I);
+  }
+
+  void logprob_forward(const Tensor& h, const Tensor& w, const Tensor& targets, Tensor& logp, Tensor& lse,
+                       Tensor& entropy) const override {
+    const int64_t C = w.dim(1), V = w.dim(0), N = h.numel() / C;
+    TD_ASSERT(h.dim(-1) == C && targets.numel() == N && logp.numel() == N && lse.numel() == N, "logprob shapes");
+    cpu::logprob_forward(h.f32(), w.f32(), targets.i32(), N, C, V, logp.f32(), lse.f32(), opt_mut(entropy));
+  }
+
+  void logprob_backward(const Tensor& h, const Tensor& w, const Tensor& targets, const Tensor& lse,
+                        const Tensor& entropy, const Tensor& dlogp, const Tensor& dentropy, Tensor& dh,
+                        Tensor& dw) const override {
+    const int64_t C = w.dim(1), V = w.dim(0), N = h.numel() / C;
+    TD_ASSERT(dh.numel() == N * C && dw.numel() == V * C, "logprob backward shapes");
+    TD_ASSERT(!dentropy.defined() || entropy.defined(), "entropy gradient needs the forward entropy");
+    cpu::logprob_backward(h.f32(), w.f32(), targets.i32(), lse.f32(), opt(entropy), opt(dlogp), opt(dentropy), N, C,
+                          V, dh.f32(), dw.f32());
+  }
+
+ private:
+  static AttnShape attn_shape(const Tensor& q, const Tensor& k, const AttnLayout& layout, const Tensor& lse,
+                              int64_t window, float scale) {
+    const int64_t N = layout.B * layout.T, H = lse.numel() / std::max<int64_t>(N, 1);
+    const int64_t D = N && H ? q.numel() / (N * H) : 0, K = N && D ? k.numel() / (N * D) : 0;
+    TD_ASSERT(int64_t(layout.seg_start.size()) == N && q.numel() == N * H * D && K > 0 && H % K == 0,
+              "attention shapes N=", N, " H=", H, " D=", D, " K=", K);
+    return {N, H, K, D, window, scale};
+  }
+};
+
+}  // namespace
+
+const Ops& cpu_ops() {
+  static const CpuOps ops;
+  return ops;
+}
+
+}  // namespace tandem::cpu

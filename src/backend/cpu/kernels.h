@@ -1,0 +1,49 @@
+// CPU kernels on raw pointers: fp32 in/out/accumulate, OpenMP across rows, SIMD within rows
+// (compiled with -march=native). cpu_ops.cpp validates shapes and calls these; nothing here throws.
+// Shapes as in tensor/ops.h: N tokens, C hidden, H/K query/kv heads, D head dim, I MLP width, V vocab.
+#pragma once
+#include <cstdint>
+
+#include "tensor/ops.h"
+
+namespace tandem::cpu {
+
+// Row-major GEMM: C[M,N] = alpha * op(A) op(B) + beta * C. oneDNN by default; OpenBLAS when
+// TANDEM_DEBUG_GEMM=openblas (for benchmarking the two). Called inside an OpenMP region it runs
+// on the calling thread only.
+void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+           const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+
+void rmsnorm_forward(const float* x, const float* w, float* y, float* rstd, int64_t R, int64_t C, float eps);
+void rmsnorm_backward(const float* dy, const float* x, const float* w, const float* rstd, float* dx, float* dw,
+                      int64_t R, int64_t C);
+
+struct QkvShape {
+  int64_t N, H, K, D;
+};
+void qkv_prep_forward(const float* qkv, const int32_t* pos, const float* cos, const float* sin, const float* q_norm,
+                      const float* k_norm, float eps, QkvShape s, float* q, float* k, float* v);
+void qkv_prep_backward(const float* qkv, const int32_t* pos, const float* cos, const float* sin, const float* q_norm,
+                       const float* k_norm, float eps, QkvShape s, const float* dq, const float* dk, const float* dv,
+                       float* dqkv, float* dq_norm, float* dk_norm);
+
+struct AttnShape {
+  int64_t N, H, K, D;
+  int64_t window;  // 0 = none
+  float scale;
+};
+void attention_forward(const float* q, const float* k, const float* v, const AttnLayout& layout, AttnShape s,
+                       float* out, float* lse);
+void attention_backward(const float* q, const float* k, const float* v, const float* out, const float* lse,
+                        const float* dout, const AttnLayout& layout, AttnShape s, float* dq, float* dk, float* dv);
+
+void swiglu_forward(const float* gate_up, float* out, int64_t N, int64_t I);
+void swiglu_backward(const float* gate_up, const float* dout, float* dgate_up, int64_t N, int64_t I);
+
+void logprob_forward(const float* h, const float* w, const int32_t* targets, int64_t N, int64_t C, int64_t V,
+                     float* logp, float* lse, float* entropy);
+void logprob_backward(const float* h, const float* w, const int32_t* targets, const float* lse,
+                      const float* entropy, const float* dlogp, const float* dentropy, int64_t N, int64_t C,
+                      int64_t V, float* dh, float* dw);
+
+}  // namespace tandem::cpu

@@ -1,0 +1,125 @@
+// Fused LM head + log-softmax (+ entropy), chunked over tokens and vocabulary: a [tokens, vocab]
+// logits tensor never exists; peak extra memory is kTokenChunk x kVocabChunk floats.
+// Forward keeps an online (max, sum exp, sum exp * logit) per row across vocabulary chunks:
+//   lse = m + log s,   logp = l_target - lse,   entropy = lse - (sum_v e^{l_v - m} l_v) / s
+// Backward recomputes each logits chunk and forms
+//   dl_v = g_logp (1[v = target] - p_v) - g_ent p_v (l_v - E_p[l]),   E_p[l] = lse - entropy
+// then dh += dl W_chunk and dW_chunk += dl^T h. Rows without a target are skipped entirely.
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "backend/cpu/kernels.h"
+
+namespace tandem::cpu {
+
+namespace {
+constexpr int64_t kTokenChunk = 512;
+constexpr int64_t kVocabChunk = 4096;
+
+std::vector<int64_t> rows_with_target(const int32_t* targets, int64_t N) {
+  std::vector<int64_t> rows;
+  for (int64_t n = 0; n < N; ++n)
+    if (targets[n] >= 0) rows.push_back(n);
+  return rows;
+}
+
+void gather_rows(const float* h, const std::vector<int64_t>& rows, int64_t r0, int64_t tc, int64_t C, float* out) {
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < tc; ++r) std::copy(h + rows[r0 + r] * C, h + (rows[r0 + r] + 1) * C, out + r * C);
+}
+}  // namespace
+
+void logprob_forward(const float* h, const float* w, const int32_t* targets, int64_t N, int64_t C, int64_t V,
+                     float* logp, float* lse, float* entropy) {
+  const auto rows = rows_with_target(targets, N);
+  for (int64_t n = 0; n < N; ++n) {
+    logp[n] = 0.f;
+    lse[n] = 0.f;
+    if (entropy) entropy[n] = 0.f;
+  }
+  const int64_t R = int64_t(rows.size());
+  std::vector<float> hc(size_t(std::min(R, kTokenChunk)) * C), logits(size_t(std::min(R, kTokenChunk)) * kVocabChunk);
+  std::vector<float> m(kTokenChunk), s(kTokenChunk), t(kTokenChunk), lt(kTokenChunk);
+  for (int64_t r0 = 0; r0 < R; r0 += kTokenChunk) {
+    const int64_t tc = std::min(kTokenChunk, R - r0);
+    gather_rows(h, rows, r0, tc, C, hc.data());
+    std::fill(m.begin(), m.end(), -std::numeric_limits<float>::infinity());
+    std::fill(s.begin(), s.end(), 0.f);
+    std::fill(t.begin(), t.end(), 0.f);
+    for (int64_t v0 = 0; v0 < V; v0 += kVocabChunk) {
+      const int64_t vc = std::min(kVocabChunk, V - v0);
+      sgemm(false, true, tc, vc, C, 1.f, hc.data(), C, w + v0 * C, C, 0.f, logits.data(), vc);
+#pragma omp parallel for schedule(static)
+      for (int64_t r = 0; r < tc; ++r) {
+        const float* l = logits.data() + r * vc;
+        float mx = m[r];
+        for (int64_t j = 0; j < vc; ++j) mx = std::max(mx, l[j]);
+        const float rescale = std::exp(m[r] - mx);  // 0 on the first chunk (m = -inf)
+        float sum = 0.f, dot = 0.f;
+#pragma omp simd reduction(+ : sum, dot)
+        for (int64_t j = 0; j < vc; ++j) {
+          const float e = std::exp(l[j] - mx);
+          sum += e;
+          dot += e * l[j];
+        }
+        s[r] = s[r] * rescale + sum;
+        t[r] = t[r] * rescale + dot;
+        m[r] = mx;
+        const int64_t tgt = targets[rows[r0 + r]];
+        if (tgt >= v0 && tgt < v0 + vc) lt[r] = l[tgt - v0];
+      }
+    }
+    for (int64_t r = 0; r < tc; ++r) {
+      const int64_t n = rows[r0 + r];
+      const float z = m[r] + std::log(s[r]);
+      lse[n] = z;
+      logp[n] = lt[r] - z;
+      if (entropy) entropy[n] = z - t[r] / s[r];
+    }
+  }
+}
+
+void logprob_backward(const float* h, const float* w, const int32_t* targets, const float* lse,
+                      const float* entropy, const float* dlogp, const float* dentropy, int64_t N, int64_t C,
+                      int64_t V, float* dh, float* dw) {
+  const auto rows = rows_with_target(targets, N);
+  std::fill(dh, dh + N * C, 0.f);
+  const int64_t R = int64_t(rows.size());
+  const int64_t cap = std::min(R, kTokenChunk);
+  std::vector<float> hc(size_t(cap) * C), dhc(size_t(cap) * C), logits(size_t(cap) * kVocabChunk);
+  for (int64_t r0 = 0; r0 < R; r0 += kTokenChunk) {
+    const int64_t tc = std::min(kTokenChunk, R - r0);
+    gather_rows(h, rows, r0, tc, C, hc.data());
+    std::fill(dhc.begin(), dhc.end(), 0.f);
+    for (int64_t v0 = 0; v0 < V; v0 += kVocabChunk) {
+      const int64_t vc = std::min(kVocabChunk, V - v0);
+      sgemm(false, true, tc, vc, C, 1.f, hc.data(), C, w + v0 * C, C, 0.f, logits.data(), vc);
+#pragma omp parallel for schedule(static)
+      for (int64_t r = 0; r < tc; ++r) {
+        const int64_t n = rows[r0 + r];
+        float* l = logits.data() + r * vc;
+        const float z = lse[n];
+        const float gl = dlogp ? dlogp[n] : 0.f;
+        const float ge = dentropy ? dentropy[n] : 0.f;
+        const float el = (dentropy && entropy) ? z - entropy[n] : 0.f;
+#pragma omp simd
+        for (int64_t j = 0; j < vc; ++j) {
+          const float p = std::exp(l[j] - z);
+          l[j] = -gl * p - ge * p * (l[j] - el);
+        }
+        const int64_t tgt = targets[n];
+        if (tgt >= v0 && tgt < v0 + vc) l[tgt - v0] += gl;
+      }
+      sgemm(false, false, tc, C, vc, 1.f, logits.data(), vc, w + v0 * C, C, 1.f, dhc.data(), C);
+      sgemm(true, false, vc, C, tc, 1.f, logits.data(), vc, hc.data(), C, 1.f, dw + v0 * C, C);
+    }
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < tc; ++r) std::copy(dhc.data() + r * C, dhc.data() + (r + 1) * C, dh + rows[r0 + r] * C);
+  }
+}
+
+}  // namespace tandem::cpu

@@ -1,0 +1,310 @@
+#include "model/decoder.h"
+
+#include <cmath>
+
+#include "backend/registry.h"
+#include "core/file.h"
+#include "core/json.h"
+
+namespace tandem::model {
+
+// What one block's backward needs. `kept` tensors are stored per layer when not recomputing;
+// the others are scratch, recomputed in backward from the kept ones (cheap elementwise work).
+struct LayerCache {
+  Tensor x_in, rstd1, qkv, attn, lse, x_mid, rstd2, gate_up;  // kept
+  Tensor h1, q, k, v, h2, act;                                // scratch
+};
+
+struct SavedActivations {
+  TokenBatch batch;
+  AttnLayout layout;
+  Tensor tokens, positions, targets;  // I32 [N]
+  ForwardOptions opt;
+  std::vector<LayerCache> layers;     // kept part per layer (only x_in when recomputing)
+  LayerCache scratch;                 // shared scratch (and, when recomputing, the kept part too)
+  Tensor x_final, hf, rstd_f, lse_row, ent_row;
+};
+
+namespace {
+
+Tensor i32_tensor(const std::vector<int32_t>& v) {
+  Tensor t = Tensor::empty({int64_t(v.size())}, DType::kI32);
+  std::copy(v.begin(), v.end(), t.i32());
+  return t;
+}
+
+void alloc_kept(LayerCache& c, const ModelConfig& cfg, int64_t N) {
+  const int64_t C = cfg.hidden_size, QKV = cfg.q_dim() + 2 * cfg.kv_dim();
+  c.rstd1 = Tensor::empty({N});
+  c.qkv = Tensor::empty({N, QKV});
+  c.attn = Tensor::empty({N, cfg.q_dim()});
+  c.lse = Tensor::empty({cfg.num_attention_heads, N});
+  c.x_mid = Tensor::empty({N, C});
+  c.rstd2 = Tensor::empty({N});
+  c.gate_up = Tensor::empty({N, 2 * cfg.intermediate_size});
+}
+
+void alloc_scratch(LayerCache& c, const ModelConfig& cfg, int64_t N) {
+  const int64_t C = cfg.hidden_size;
+  c.h1 = Tensor::empty({N, C});
+  c.q = Tensor::empty({N, cfg.q_dim()});
+  c.k = Tensor::empty({N, cfg.kv_dim()});
+  c.v = Tensor::empty({N, cfg.kv_dim()});
+  c.h2 = Tensor::empty({N, C});
+  c.act = Tensor::empty({N, cfg.intermediate_size});
+}
+
+// Kept tensors of `from` (all but x_in) viewed by `to`, so one code path writes either.
+void share_kept(const LayerCache& from, LayerCache& to) {
+  to.rstd1 = from.rstd1, to.qkv = from.qkv, to.attn = from.attn, to.lse = from.lse;
+  to.x_mid = from.x_mid, to.rstd2 = from.rstd2, to.gate_up = from.gate_up;
+}
+void share_scratch(const LayerCache& from, LayerCache& to) {
+  to.h1 = from.h1, to.q = from.q, to.k = from.k, to.v = from.v, to.h2 = from.h2, to.act = from.act;
+}
+
+size_t bytes_of(const LayerCache& c) {
+  size_t b = 0;
+  for (const Tensor* t : {&c.x_in, &c.rstd1, &c.qkv, &c.attn, &c.lse, &c.x_mid, &c.rstd2, &c.gate_up})
+    if (t->defined()) b += t->nbytes();
+  return b;
+}
+
+}  // namespace
+
+Decoder::Decoder(ModelConfig cfg, bool with_score)
+    : cfg_(std::move(cfg)), ops_(ops_for(cpu_device())), w_(std::make_unique<ParamSet>(cfg_, with_score)) {}
+
+Decoder::~Decoder() = default;
+
+std::unique_ptr<Decoder> Decoder::load(const std::string& dir, bool with_score) {
+  if (!is_directory(dir)) throw Error("model.load", cat("'", dir, "' is not a directory"));
+  auto d = std::make_unique<Decoder>(ModelConfig::load(join_path(dir, "config.json")), with_score);
+  load_weights(d->weights(), dir);
+  return d;
+}
+
+void Decoder::save(const std::string& dir, DType dtype) const {
+  make_directories(dir);
+  Json j = cfg_.to_json();
+  j["torch_dtype"] = dtype == DType::kBF16 ? "bfloat16" : dtype == DType::kF16 ? "float16" : "float32";
+  save_weights(*w_, dir, dtype);
+  write_file_atomic(join_path(dir, "config.json"), j.dump(2) + "\n");
+}
+
+ParamSet& Decoder::grads() {
+  if (!g_) g_ = std::make_unique<ParamSet>(cfg_, w_->score.defined());
+  return *g_;
+}
+
+void Decoder::zero_grad() {
+  if (g_) ops_.fill(g_->flat, 0.f);
+}
+
+size_t Decoder::activation_bytes() const {
+  if (!saved_) return 0;
+  size_t b = bytes_of(saved_->scratch);
+  for (const auto& c : saved_->layers) b += bytes_of(c);
+  for (const Tensor* t : {&saved_->x_final, &saved_->hf})
+    if (t->defined()) b += t->nbytes();
+  return b;
+}
+
+void Decoder::ensure_rope(int64_t n_pos) {
+  if (n_pos <= rope_len_) return;
+  rope_len_ = std::max<int64_t>(n_pos, std::min<int64_t>(cfg_.max_position_embeddings, 2 * n_pos));
+  rope_ = make_rope_table(cfg_, rope_len_);
+}
+
+void Decoder::layer_forward(int64_t l, const Tensor& x_in, LayerCache& c, Tensor& x_out) {
+  const LayerWeights& w = w_->layers[l];
+  const float eps = float(cfg_.rms_norm_eps);
+  const SavedActivations& s = *saved_;
+  ops_.rmsnorm_forward(x_in, w.attn_norm, eps, c.h1, c.rstd1);
+  ops_.gemm(false, true, 1.f, c.h1, w.wqkv, 0.f, c.qkv);
+  if (w.bqkv.defined()) ops_.bias_forward(c.qkv, w.bqkv);
+  ops_.qkv_prep_forward(c.qkv, s.positions, rope_, w.q_norm, w.k_norm, eps, cfg_.num_attention_heads,
+                        cfg_.num_key_value_heads, c.q, c.k, c.v);
+  ops_.attention_forward(c.q, c.k, c.v, s.layout, cfg_.window_for_layer(l), 1.f / std::sqrt(float(cfg_.head_dim)),
+                         c.attn, c.lse);
+  ops_.convert(x_in, c.x_mid);
+  ops_.gemm(false, true, 1.f, c.attn, w.wo, 1.f, c.x_mid);
+  if (w.bo.defined()) ops_.bias_forward(c.x_mid, w.bo);
+  ops_.rmsnorm_forward(c.x_mid, w.mlp_norm, eps, c.h2, c.rstd2);
+  ops_.gemm(false, true, 1.f, c.h2, w.w_gate_up, 0.f, c.gate_up);
+  ops_.swiglu_forward(c.gate_up, c.act);
+  ops_.convert(c.x_mid, x_out);
+  ops_.gemm(false, true, 1.f, c.act, w.w_down, 1.f, x_out);
+}
+
+ForwardOutputs Decoder::forward(const TokenBatch& batch, const ForwardOptions& opt) {
+  if (opt.value && !w_->score.defined())
+    throw Error("model.forward.value", "the model has no score head (score.weight); load it with one");
+  batch.validate(cfg_.vocab_size, cfg_.max_position_embeddings, "batch");
+  const int64_t N = batch.N(), C = cfg_.hidden_size, L = cfg_.num_hidden_layers;
+  ensure_rope(batch.max_position() + 1);
+  saved_ = std::make_unique<SavedActivations>();
+  SavedActivations& s = *saved_;
+  s.batch = batch;
+  s.layout = batch.layout();
+  s.tokens = i32_tensor(batch.tokens);
+  s.positions = i32_tensor(batch.positions);
+  s.targets = i32_tensor(batch.next_targets());
+  s.opt = opt;
+
+  // Activation storage: per layer when keeping everything; otherwise one shared set, with only
+  // the block inputs kept (recompute) or nothing kept (inference: two ping-pong residual buffers).
+  const bool keep_all = opt.for_backward && !opt.recompute;
+  alloc_scratch(s.scratch, cfg_, N);
+  if (!keep_all) alloc_kept(s.scratch, cfg_, N);
+  s.layers.resize(size_t(L));
+  Tensor ping, pong;
+  if (!opt.for_backward) ping = Tensor::empty({N, C}), pong = Tensor::empty({N, C});
+  for (int64_t l = 0; l < L; ++l) {
+    auto& c = s.layers[l];
+    if (keep_all) alloc_kept(c, cfg_, N);
+    if (opt.for_backward) c.x_in = Tensor::empty({N, C});
+    else c.x_in = (l % 2 == 0) ? ping : pong;
+  }
+  s.x_final = opt.for_backward ? Tensor::empty({N, C}) : ((L % 2 == 0) ? ping : pong);
+
+  ops_.embedding_forward(s.tokens, w_->embed, s.layers.empty() ? s.x_final : s.layers[0].x_in);
+  for (int64_t l = 0; l < L; ++l) {
+    LayerCache c = s.layers[l];
+    if (!keep_all) share_kept(s.scratch, c);
+    share_scratch(s.scratch, c);
+    Tensor& out = (l + 1 < L) ? s.layers[l + 1].x_in : s.x_final;
+    layer_forward(l, c.x_in, c, out);
+  }
+  s.hf = Tensor::empty({N, C});
+  s.rstd_f = Tensor::empty({N});
+  ops_.rmsnorm_forward(s.x_final, w_->final_norm, float(cfg_.rms_norm_eps), s.hf, s.rstd_f);
+
+  ForwardOutputs out;
+  Tensor logp_row = Tensor::zeros({N});
+  s.lse_row = Tensor::zeros({N});
+  if (opt.entropy) s.ent_row = Tensor::zeros({N});
+  // A sequence-classification model has no LM head: its log-probs are not defined and stay 0.
+  if (!cfg_.sequence_classification)
+    ops_.logprob_forward(s.hf, w_->output_embedding(), s.targets, logp_row, s.lse_row, s.ent_row);
+  // Row n predicts token n+1: shift into the per-token convention of batch.h.
+  out.logp = Tensor::zeros({N});
+  if (opt.entropy) out.entropy = Tensor::zeros({N});
+  const int32_t* tg = s.targets.i32();
+  for (int64_t n = 0; n + 1 < N; ++n)
+    if (tg[n] >= 0) {
+      out.logp.f32()[n + 1] = logp_row.f32()[n];
+      if (opt.entropy) out.entropy.f32()[n + 1] = s.ent_row.f32()[n];
+    }
+  if (opt.value) {
+    Tensor v = Tensor::empty({N, 1});
+    ops_.gemm(false, true, 1.f, s.hf, w_->score, 0.f, v);
+    out.value = v.view({N});
+    for (int64_t n = 0; n < N; ++n)
+      if (batch.segments[n] < 0) out.value.f32()[n] = 0.f;
+  }
+  if (!opt.for_backward) saved_.reset();
+  return out;
+}
+
+void Decoder::layer_backward(int64_t l, LayerCache& c, Tensor& dx) {
+  const LayerWeights& w = w_->layers[l];
+  LayerWeights& g = grads().layers[l];
+  const float eps = float(cfg_.rms_norm_eps);
+  const SavedActivations& s = *saved_;
+  const int64_t N = s.batch.N(), C = cfg_.hidden_size;
+  // Backward scratch, sized once per call; small next to the kept activations.
+  Tensor dgu = Tensor::empty({N, 2 * cfg_.intermediate_size}), dact = Tensor::empty({N, cfg_.intermediate_size});
+  Tensor dh = Tensor::empty({N, C}), tmp = Tensor::empty({N, C});
+  Tensor dattn = Tensor::empty({N, cfg_.q_dim()}), dq = Tensor::empty({N, cfg_.q_dim()});
+  Tensor dk = Tensor::empty({N, cfg_.kv_dim()}), dv = Tensor::empty({N, cfg_.kv_dim()});
+  Tensor dqkv = Tensor::empty({N, cfg_.q_dim() + 2 * cfg_.kv_dim()});
+
+  // MLP: x_out = x_mid + swiglu(rmsnorm(x_mid) Wgu^T) Wd^T
+  ops_.swiglu_forward(c.gate_up, c.act);
+  ops_.gemm(true, false, 1.f, dx, c.act, 1.f, g.w_down);
+  ops_.gemm(false, false, 1.f, dx, w.w_down, 0.f, dact);
+  ops_.swiglu_backward(c.gate_up, dact, dgu);
+  ops_.rmsnorm_forward(c.x_mid, w.mlp_norm, eps, c.h2, c.rstd2);
+  ops_.gemm(true, false, 1.f, dgu, c.h2, 1.f, g.w_gate_up);
+  ops_.gemm(false, false, 1.f, dgu, w.w_gate_up, 0.f, dh);
+  ops_.rmsnorm_backward(dh, c.x_mid, w.mlp_norm, c.rstd2, tmp, g.mlp_norm);
+  ops_.axpy(1.f, tmp, dx);
+
+  // Attention: x_mid = x_in + attn(rope(norm(split(rmsnorm(x_in) Wqkv^T + b)))) Wo^T + bo
+  ops_.gemm(true, false, 1.f, dx, c.attn, 1.f, g.wo);
+  if (g.bo.defined()) ops_.bias_backward(dx, g.bo);
+  ops_.gemm(false, false, 1.f, dx, w.wo, 0.f, dattn);
+  ops_.qkv_prep_forward(c.qkv, s.positions, rope_, w.q_norm, w.k_norm, eps, cfg_.num_attention_heads,
+                        cfg_.num_key_value_heads, c.q, c.k, c.v);
+  ops_.attention_backward(c.q, c.k, c.v, c.attn, c.lse, dattn, s.layout, cfg_.window_for_layer(l),
+                          1.f / std::sqrt(float(cfg_.head_dim)), dq, dk, dv);
+  ops_.qkv_prep_backward(c.qkv, s.positions, rope_, w.q_norm, w.k_norm, eps, cfg_.num_attention_heads,
+                         cfg_.num_key_value_heads, dq, dk, dv, dqkv, g.q_norm, g.k_norm);
+  if (g.bqkv.defined()) ops_.bias_backward(dqkv, g.bqkv);
+  ops_.rmsnorm_forward(c.x_in, w.attn_norm, eps, c.h1, c.rstd1);
+  ops_.gemm(true, false, 1.f, dqkv, c.h1, 1.f, g.wqkv);
+  ops_.gemm(false, false, 1.f, dqkv, w.wqkv, 0.f, dh);
+  ops_.rmsnorm_backward(dh, c.x_in, w.attn_norm, c.rstd1, tmp, g.attn_norm);
+  ops_.axpy(1.f, tmp, dx);
+}
+
+void Decoder::backward(const Tensor& dlogp, const Tensor& dentropy, const Tensor& dvalue) {
+  if (!saved_ || !saved_->opt.for_backward)
+    throw Error("model.backward", "no activations kept: call forward() with for_backward = true first");
+  SavedActivations& s = *saved_;
+  const int64_t N = s.batch.N(), C = cfg_.hidden_size, L = cfg_.num_hidden_layers;
+  for (const Tensor* t : {&dlogp, &dentropy, &dvalue})
+    if (t->defined() && t->numel() != N)
+      throw Error("model.backward", cat("per-token weights must have B*T = ", N, " elements, got ", t->numel()));
+  if (dentropy.defined() && !s.opt.entropy)
+    throw Error("model.backward.dentropy", "entropy gradient given but forward() did not compute entropy");
+  if ((dlogp.defined() || dentropy.defined()) && cfg_.sequence_classification)
+    throw Error("model.backward.dlogp", "a sequence-classification model has no LM head to take log-prob gradients");
+  if (dvalue.defined() && !w_->score.defined())
+    throw Error("model.backward.dvalue", "value gradient given but the model has no score head");
+  ParamSet& g = grads();
+
+  // Token convention -> LM-head rows (row n predicts token n + 1).
+  Tensor dl_row, de_row;
+  const int32_t* tg = s.targets.i32();
+  if (dlogp.defined()) {
+    dl_row = Tensor::zeros({N});
+    for (int64_t n = 0; n + 1 < N; ++n)
+      if (tg[n] >= 0) dl_row.f32()[n] = dlogp.f32()[n + 1];
+  }
+  if (dentropy.defined()) {
+    de_row = Tensor::zeros({N});
+    for (int64_t n = 0; n + 1 < N; ++n)
+      if (tg[n] >= 0) de_row.f32()[n] = dentropy.f32()[n + 1];
+  }
+  Tensor dhf = Tensor::zeros({N, C});
+  Tensor& dW_out = g.lm_head.defined() ? g.lm_head : g.embed;
+  if (dl_row.defined() || de_row.defined())
+    ops_.logprob_backward(s.hf, w_->output_embedding(), s.targets, s.lse_row, s.ent_row, dl_row, de_row, dhf, dW_out);
+  if (dvalue.defined()) {
+    Tensor dv = Tensor::empty({N, 1});
+    for (int64_t n = 0; n < N; ++n) dv.f32()[n] = s.batch.segments[n] >= 0 ? dvalue.f32()[n] : 0.f;
+    ops_.gemm(true, false, 1.f, dv, s.hf, 1.f, g.score);
+    ops_.gemm(false, false, 1.f, dv, w_->score, 1.f, dhf);
+  }
+  Tensor dx = Tensor::empty({N, C});
+  ops_.rmsnorm_backward(dhf, s.x_final, w_->final_norm, s.rstd_f, dx, g.final_norm);
+  dhf = Tensor();
+
+  for (int64_t l = L - 1; l >= 0; --l) {
+    LayerCache c = s.layers[l];
+    share_scratch(s.scratch, c);
+    if (s.opt.recompute) {
+      share_kept(s.scratch, c);
+      Tensor out = Tensor::empty({N, C});
+      layer_forward(l, c.x_in, c, out);
+    }
+    layer_backward(l, c, dx);
+    s.layers[l] = LayerCache();  // release this block's activations as soon as they are used
+  }
+  ops_.embedding_backward(s.tokens, dx, g.embed);
+  saved_.reset();
+}
+
+}  // namespace tandem::model

@@ -1,0 +1,75 @@
+// The decoder engine: per-token log-probs (and entropies, and a scalar head) of token batches,
+// and the gradients of every parameter from per-token weights on those outputs.
+// Explicit forward/backward per block (as llm.c), no autograd tape: forward(for_backward=true)
+// keeps what each block's backward needs (or only each block's input with recompute), and
+// backward() consumes it. The LM head is fused with the log-softmax (tensor/ops.h), so no
+// [tokens, vocab] tensor is ever held.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/batch.h"
+#include "model/config.h"
+#include "model/rope.h"
+#include "model/weights.h"
+#include "tensor/ops.h"
+
+namespace tandem::model {
+
+struct ForwardOptions {
+  bool entropy = false;       // also compute per-token entropy of the next-token distribution
+  bool value = false;         // also compute the scalar head at every token (needs a score head)
+  bool for_backward = false;  // keep activations for backward()
+  bool recompute = false;     // keep only block inputs; backward recomputes each block
+};
+
+struct ForwardOutputs {
+  Tensor logp;     // [B*T], 0 where the mask is 0 (see batch.h)
+  Tensor entropy;  // [B*T] or undefined
+  Tensor value;    // [B*T] or undefined; 0 on padding
+};
+
+// Activation storage of one forward pass (decoder.cpp).
+struct LayerCache;
+struct SavedActivations;
+
+class Decoder {
+ public:
+  Decoder(ModelConfig cfg, bool with_score = false);
+  ~Decoder();
+  // Reads config.json and the weights of an HF folder.
+  static std::unique_ptr<Decoder> load(const std::string& dir, bool with_score = false);
+  // Writes config.json and model.safetensors into dir (atomically each).
+  void save(const std::string& dir, DType dtype = DType::kF32) const;
+
+  const ModelConfig& config() const { return cfg_; }
+  ParamSet& weights() { return *w_; }
+  const ParamSet& weights() const { return *w_; }
+  // Gradients, allocated on first use; backward() accumulates into them.
+  ParamSet& grads();
+  void zero_grad();
+
+  ForwardOutputs forward(const TokenBatch& batch, const ForwardOptions& opt);
+  // Accumulates dJ/dtheta into grads() for J = sum(dlogp * logp) + sum(dentropy * entropy)
+  // + sum(dvalue * value) over the batch of the last forward(for_backward = true). Each argument
+  // is [B*T] or undefined (= zeros). Releases the kept activations.
+  void backward(const Tensor& dlogp, const Tensor& dentropy, const Tensor& dvalue);
+
+  // Bytes held by kept activations right now (for reports and tests of recomputation).
+  size_t activation_bytes() const;
+
+ private:
+  void ensure_rope(int64_t n_pos);
+  void layer_forward(int64_t l, const Tensor& x_in, LayerCache& c, Tensor& x_out);
+  void layer_backward(int64_t l, LayerCache& c, Tensor& dx);
+
+  ModelConfig cfg_;
+  const Ops& ops_;
+  std::unique_ptr<ParamSet> w_, g_;
+  RopeTable rope_;
+  int64_t rope_len_ = 0;
+  std::unique_ptr<SavedActivations> saved_;
+};
+
+}  // namespace tandem::model
