@@ -1,7 +1,10 @@
 // Fused LM head + log-softmax (+ entropy), chunked over tokens and vocabulary: a [tokens, vocab]
 // logits tensor never exists; peak extra memory is kTokenChunk x kVocabChunk floats.
-// Forward keeps an online (max, sum exp, sum exp * logit) per row across vocabulary chunks:
-//   lse = m + log s,   logp = l_target - lse,   entropy = lse - (sum_v e^{l_v - m} l_v) / s
+// Forward keeps an online (m, s, t) per row across vocabulary chunks, with every term taken
+// relative to the running max m so that no large numbers cancel:
+//   s = sum_v e^{l_v - m},  t = sum_v e^{l_v - m} (l_v - m)
+//   lse = m + log s,   logp = l_target - lse,   entropy = log s - t / s
+// When the max grows from m to m': s <- e^{m - m'} s,  t <- e^{m - m'} (t + (m - m') s).
 // Backward recomputes each logits chunk and forms
 //   dl_v = g_logp (1[v = target] - p_v) - g_ent p_v (l_v - E_p[l]),   E_p[l] = lse - entropy
 // then dh += dl W_chunk and dW_chunk += dl^T h. Rows without a target are skipped entirely.
@@ -58,16 +61,21 @@ void logprob_forward(const float* h, const float* w, const int32_t* targets, int
         const float* l = logits.data() + r * vc;
         float mx = m[r];
         for (int64_t j = 0; j < vc; ++j) mx = std::max(mx, l[j]);
-        const float rescale = std::exp(m[r] - mx);  // 0 on the first chunk (m = -inf)
         float sum = 0.f, dot = 0.f;
 #pragma omp simd reduction(+ : sum, dot)
         for (int64_t j = 0; j < vc; ++j) {
-          const float e = std::exp(l[j] - mx);
+          const float d = l[j] - mx;
+          const float e = std::exp(d);
           sum += e;
-          dot += e * l[j];
+          dot += e * d;
         }
-        s[r] = s[r] * rescale + sum;
-        t[r] = t[r] * rescale + dot;
+        if (s[r] > 0.f) {  // fold in the earlier chunks, re-based on the new max
+          const float shift = m[r] - mx, rescale = std::exp(shift);
+          sum += rescale * s[r];
+          dot += rescale * (t[r] + shift * s[r]);
+        }
+        s[r] = sum;
+        t[r] = dot;
         m[r] = mx;
         const int64_t tgt = targets[rows[r0 + r]];
         if (tgt >= v0 && tgt < v0 + vc) lt[r] = l[tgt - v0];
@@ -78,7 +86,7 @@ void logprob_forward(const float* h, const float* w, const int32_t* targets, int
       const float z = m[r] + std::log(s[r]);
       lse[n] = z;
       logp[n] = lt[r] - z;
-      if (entropy) entropy[n] = z - t[r] / s[r];
+      if (entropy) entropy[n] = std::log(s[r]) - t[r] / s[r];
     }
   }
 }
