@@ -221,6 +221,11 @@ def rotate_half(x):
     return torch.cat([-x[..., h:], x[..., :h]], dim=-1)
 
 
+def apply_rope(x, cos, sin):
+    """HF convention: channel i pairs with i + D/2; x' = x*cos + rotate_half(x)*sin."""
+    return x * cos + rotate_half(x) * sin
+
+
 def expected_shapes(spec, names):
     """{name: shape} for every parameter the config implies (score head if present in `names`)."""
     C, D, H, K, I, V = spec.hidden, spec.head_dim, spec.heads, spec.kv_heads, spec.intermediate, spec.vocab
@@ -304,8 +309,8 @@ def forward(spec, params, ids, pos, seg):
         if spec.qk_norm:
             q = rms_norm(q, P[p + "self_attn.q_norm.weight"], spec.eps)
             k = rms_norm(k, P[p + "self_attn.k_norm.weight"], spec.eps)
-        q = q * cos + rotate_half(q) * sin
-        k = k * cos + rotate_half(k) * sin
+        q = apply_rope(q, cos, sin)
+        k = apply_rope(k, cos, sin)
         # GQA: query head h reads kv head h // (H/K).
         k = k.repeat_interleave(H // K, dim=1)  # [B, H, T, D]
         v = v.repeat_interleave(H // K, dim=1)
