@@ -307,6 +307,25 @@ class Oracle(unittest.TestCase):
         for k in a:
             self.assertTrue(torch.equal(a[k], b[k]), k)
 
+    def test_bench_peer_computes_the_same_logp(self):
+        # bench/e2e/torch_train_step.py must time the same function the oracle defines.
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench", "e2e"))
+        import torch_train_step as bench
+        for fam in ("llama", "qwen3"):
+            with self.subTest(family=fam):
+                folder = self.path(fam)
+                write(folder, [a for a in FAMILIES[fam] if a != "--rope-scaling" and not a.startswith("{")])
+                args = bench.argparse.Namespace(model=folder, seed=0)
+                spec, _, model = bench.build(args)
+                model = model.double()
+                batch = rand_batch(2, 9, 37, seed=4)
+                ids = torch.tensor(batch["input_ids"])
+                cos, sin = (x[:, None] for x in td.rope_tables(spec, torch.arange(9)[None]))
+                mask = torch.full((9, 9), float("-inf"), dtype=torch.float64).triu(1)
+                got = bench.summed_logp(model, ids, cos, sin, mask)
+                want = td.run(folder, {"input_ids": batch["input_ids"]}, grad=False)["logp"].sum()
+                self.assertLess(abs(float(got - want)), 1e-10)
+
     def test_cli_writes_expected_outputs(self):
         folder = self.path("cli")
         write(folder, FAMILIES["mistral"])
