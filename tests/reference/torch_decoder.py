@@ -24,8 +24,12 @@ Definitions (these are the contract the C++ engine is tested against):
   * segment_ids[b,t] = -1 marks padding. Token t of row b attends key j iff
     j <= t, segment_ids[b,j] == segment_ids[b,t], and, on a sliding-window
     layer with window W, t - j < W (so a token sees itself and W-1 earlier
-    tokens). Padding tokens attend only to padding (never to real tokens, and
-    no real token attends to them), so they never change real outputs.
+    tokens). This is the rule of HF's current mask builder (key kept iff
+    kv_idx > q_idx - sliding_window); some older HF releases let a token see
+    W+1 keys (flash-attention window (W, W), or tril(diagonal=-W-1) masks),
+    which we do not follow. Padding tokens attend only to padding (never to
+    real tokens, and no real token attends to them), so they never change
+    real outputs.
   * RoPE angles use position_ids, not the index; causality uses the index.
   * logp[b,t] = log_softmax(logits[b,t-1])[input_ids[b,t]] when t > 0 and
     segment_ids[b,t] == segment_ids[b,t-1] >= 0, else 0. entropy[b,t] is the
