@@ -116,9 +116,10 @@ ModelConfig ModelConfig::from_json(const Json& j, const std::string& origin) {
     throw Error(cat(kWhere, ".num_key_value_heads"),
                 cat("must divide num_attention_heads=", c.num_attention_heads, ", got ", c.num_key_value_heads, " (",
                     origin, ")"));
-  const int64_t default_head_dim = c.hidden_size / c.num_attention_heads;
+  // Qwen3Config defaults head_dim to 128; the other families derive it from hidden / heads.
+  const int64_t default_head_dim = c.arch == Arch::kQwen3 ? 128 : c.hidden_size / c.num_attention_heads;
   c.head_dim = json_int_or(j, "head_dim", default_head_dim, kWhere, origin);
-  if (!j.contains("head_dim") && c.hidden_size % c.num_attention_heads != 0)
+  if (!j.contains("head_dim") && c.arch != Arch::kQwen3 && c.hidden_size % c.num_attention_heads != 0)
     throw Error(cat(kWhere, ".head_dim"), cat("missing, and hidden_size=", c.hidden_size,
                                               " is not divisible by num_attention_heads=", c.num_attention_heads,
                                               " (", origin, ")"));
