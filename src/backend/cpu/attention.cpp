@@ -10,6 +10,7 @@
 #include <limits>
 #include <vector>
 
+#include "backend/cpu/fast_exp.h"
 #include "backend/cpu/kernels.h"
 
 namespace tandem::cpu {
@@ -52,11 +53,20 @@ inline int64_t first_key(int64_t i, int64_t window) { return window > 0 ? std::m
 inline float softmax_row(float* S, int64_t i, int64_t klo, int64_t L, int64_t window) {
   const int64_t lo = first_key(i, window) - klo, hi = i - klo;  // inclusive, within [0, L)
   float m = -std::numeric_limits<float>::infinity();
+#pragma omp simd reduction(max : m)
   for (int64_t j = lo; j <= hi; ++j) m = std::max(m, S[j]);
   float sum = 0.f;
   for (int64_t j = 0; j < lo; ++j) S[j] = 0.f;
-  for (int64_t j = lo; j <= hi; ++j) {
-    S[j] = std::exp(S[j] - m);
+  f8 sum8 = f8_splat(0.f);
+  int64_t j = lo;
+  for (; j + 8 <= hi + 1; j += 8) {
+    const f8 e = exp8(f8_load(S + j) - m);
+    f8_store(S + j, e);
+    sum8 += e;
+  }
+  sum = f8_sum(sum8);
+  for (; j <= hi; ++j) {
+    S[j] = fast_exp(S[j] - m);
     sum += S[j];
   }
   for (int64_t j = hi + 1; j < L; ++j) S[j] = 0.f;
@@ -143,7 +153,11 @@ void attention_backward(const float* q, const float* k, const float* v, const fl
           const int64_t i = r0 + r, lo = first_key(i, s.window) - klo, hi = i - klo;
           const float l = lse[h * N + g.n0 + i];
           float* Pr = P.data() + r * L;
-          for (int64_t j = 0; j < L; ++j) Pr[j] = (j >= lo && j <= hi) ? std::exp(Pr[j] - l) : 0.f;
+          for (int64_t j = 0; j < lo; ++j) Pr[j] = 0.f;
+          int64_t j = lo;
+          for (; j + 8 <= hi + 1; j += 8) f8_store(Pr + j, exp8(f8_load(Pr + j) - l));
+          for (; j <= hi; ++j) Pr[j] = fast_exp(Pr[j] - l);
+          for (j = hi + 1; j < L; ++j) Pr[j] = 0.f;
           float d = 0.f;
           for (int64_t c = 0; c < D; ++c) d += dO[r * qs + c] * O[r * qs + c];
           delta[r] = d;

@@ -15,6 +15,7 @@
 #include <limits>
 #include <vector>
 
+#include "backend/cpu/fast_exp.h"
 #include "backend/cpu/kernels.h"
 
 namespace tandem::cpu {
@@ -60,17 +61,23 @@ void logprob_forward(const float* h, const float* w, const int32_t* targets, int
       for (int64_t r = 0; r < tc; ++r) {
         const float* l = logits.data() + r * vc;
         float mx = m[r];
+#pragma omp simd reduction(max : mx)
         for (int64_t j = 0; j < vc; ++j) mx = std::max(mx, l[j]);
-        float sum = 0.f, dot = 0.f;
-#pragma omp simd reduction(+ : sum, dot)
-        for (int64_t j = 0; j < vc; ++j) {
-          const float d = l[j] - mx;
-          const float e = std::exp(d);
+        f8 sum8 = f8_splat(0.f), dot8 = f8_splat(0.f);
+        int64_t j = 0;
+        for (; j + 8 <= vc; j += 8) {
+          const f8 d = f8_load(l + j) - mx, e = exp8(d);
+          sum8 += e;
+          dot8 += e * d;
+        }
+        float sum = f8_sum(sum8), dot = f8_sum(dot8);
+        for (; j < vc; ++j) {
+          const float d = l[j] - mx, e = fast_exp(d);
           sum += e;
           dot += e * d;
         }
         if (s[r] > 0.f) {  // fold in the earlier chunks, re-based on the new max
-          const float shift = m[r] - mx, rescale = std::exp(shift);
+          const float shift = m[r] - mx, rescale = fast_exp(shift);
           sum += rescale * s[r];
           dot += rescale * (t[r] + shift * s[r]);
         }
@@ -114,9 +121,13 @@ void logprob_backward(const float* h, const float* w, const int32_t* targets, co
         const float gl = dlogp ? dlogp[n] : 0.f;
         const float ge = dentropy ? dentropy[n] : 0.f;
         const float el = (dentropy && entropy) ? z - entropy[n] : 0.f;
-#pragma omp simd
-        for (int64_t j = 0; j < vc; ++j) {
-          const float p = std::exp(l[j] - z);
+        int64_t j = 0;
+        for (; j + 8 <= vc; j += 8) {
+          const f8 lv = f8_load(l + j), p = exp8(lv - z);
+          f8_store(l + j, -gl * p - ge * p * (lv - el));
+        }
+        for (; j < vc; ++j) {
+          const float p = fast_exp(l[j] - z);
           l[j] = -gl * p - ge * p * (l[j] - el);
         }
         const int64_t tgt = targets[n];
