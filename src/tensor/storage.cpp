@@ -1,5 +1,7 @@
 #include "tensor/storage.h"
 
+#include <malloc.h>
+
 #include <atomic>
 #include <cstdlib>
 #include <new>
@@ -11,6 +13,18 @@ namespace tandem {
 namespace {
 std::atomic<size_t> g_cpu_in_use{0}, g_cpu_peak{0};
 DeviceAllocator g_allocators[2];
+
+// A training step frees and re-allocates the same activation sizes every step. glibc serves
+// large blocks with fresh mmaps by default, so every step would page-fault its whole working set
+// in again; keeping freed blocks in the heap makes the next step reuse them (peak is unchanged).
+void keep_large_blocks_in_heap() {
+  static const bool once = [] {
+    mallopt(M_MMAP_THRESHOLD, 1 << 30);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    return true;
+  }();
+  (void)once;
+}
 }  // namespace
 
 void register_device_allocator(DeviceKind kind, DeviceAllocator a) { g_allocators[int(kind)] = std::move(a); }
@@ -22,6 +36,7 @@ std::shared_ptr<Storage> Storage::allocate(size_t nbytes, Device device) {
   s->owned_ = true;
   if (nbytes == 0) return s;
   if (device.kind == DeviceKind::kCpu) {
+    keep_large_blocks_in_heap();
     const size_t rounded = (nbytes + 63) / 64 * 64;
     s->data_ = std::aligned_alloc(64, rounded);
     if (!s->data_)
