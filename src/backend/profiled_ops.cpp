@@ -97,6 +97,11 @@ class ProfiledOps final : public Ops {
     Timer _("lm-head logprob backward");
     in_.logprob_backward(h, w, t, lse, e, dl, de, dh, dw);
   }
+  void logprob_fused(const Tensor& h, const Tensor& w, const Tensor& t, const Tensor& dl, const Tensor& de, Tensor& lp,
+                     Tensor& e, Tensor& dh, Tensor& dw) const override {
+    Timer _("lm-head logprob fused fwd+bwd");
+    in_.logprob_fused(h, w, t, dl, de, lp, e, dh, dw);
+  }
 
  private:
   const Ops& in_;

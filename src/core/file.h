@@ -37,6 +37,9 @@ class MappedFile {
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
+  // Drops the pages of [offset, offset + n) from this process's memory (they stay in the page
+  // cache): after a tensor has been converted, its source pages need not count in our RSS.
+  void release(size_t offset, size_t n) const;
 
  private:
   std::string path_;

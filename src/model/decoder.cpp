@@ -137,7 +137,7 @@ void Decoder::layer_forward(int64_t l, const Tensor& x_in, LayerCache& c, Tensor
   ops_.gemm(false, true, 1.f, c.act, w.w_down, 1.f, x_out);
 }
 
-ForwardOutputs Decoder::forward(const TokenBatch& batch, const ForwardOptions& opt) {
+void Decoder::run_trunk(const TokenBatch& batch, const ForwardOptions& opt) {
   if (opt.value && !w_->score.defined())
     throw Error("model.forward.value", "the model has no score head (score.weight); load it with one");
   batch.validate(cfg_.vocab_size, cfg_.max_position_embeddings, "batch");
@@ -179,7 +179,31 @@ ForwardOutputs Decoder::forward(const TokenBatch& batch, const ForwardOptions& o
   s.hf = Tensor::empty({N, C});
   s.rstd_f = Tensor::empty({N});
   ops_.rmsnorm_forward(s.x_final, w_->final_norm, float(cfg_.rms_norm_eps), s.hf, s.rstd_f);
+}
 
+// Row n of the LM head predicts token n + 1 (batch.h's per-token convention).
+Tensor Decoder::to_rows(const Tensor& per_token) const {
+  if (!per_token.defined()) return Tensor();
+  const int64_t N = saved_->batch.N();
+  Tensor rows = Tensor::zeros({N});
+  const int32_t* tg = saved_->targets.i32();
+  for (int64_t n = 0; n + 1 < N; ++n)
+    if (tg[n] >= 0) rows.f32()[n] = per_token.f32()[n + 1];
+  return rows;
+}
+
+void Decoder::to_tokens(const Tensor& rows, Tensor& per_token) const {
+  const int64_t N = saved_->batch.N();
+  per_token = Tensor::zeros({N});
+  const int32_t* tg = saved_->targets.i32();
+  for (int64_t n = 0; n + 1 < N; ++n)
+    if (tg[n] >= 0) per_token.f32()[n + 1] = rows.f32()[n];
+}
+
+ForwardOutputs Decoder::forward(const TokenBatch& batch, const ForwardOptions& opt) {
+  run_trunk(batch, opt);
+  SavedActivations& s = *saved_;
+  const int64_t N = batch.N();
   ForwardOutputs out;
   Tensor logp_row = Tensor::zeros({N});
   s.lse_row = Tensor::zeros({N});
@@ -187,15 +211,8 @@ ForwardOutputs Decoder::forward(const TokenBatch& batch, const ForwardOptions& o
   // A sequence-classification model has no LM head: its log-probs are not defined and stay 0.
   if (!cfg_.sequence_classification)
     ops_.logprob_forward(s.hf, w_->output_embedding(), s.targets, logp_row, s.lse_row, s.ent_row);
-  // Row n predicts token n+1: shift into the per-token convention of batch.h.
-  out.logp = Tensor::zeros({N});
-  if (opt.entropy) out.entropy = Tensor::zeros({N});
-  const int32_t* tg = s.targets.i32();
-  for (int64_t n = 0; n + 1 < N; ++n)
-    if (tg[n] >= 0) {
-      out.logp.f32()[n + 1] = logp_row.f32()[n];
-      if (opt.entropy) out.entropy.f32()[n + 1] = s.ent_row.f32()[n];
-    }
+  to_tokens(logp_row, out.logp);
+  if (opt.entropy) to_tokens(s.ent_row, out.entropy);
   if (opt.value) {
     Tensor v = Tensor::empty({N, 1});
     ops_.gemm(false, true, 1.f, s.hf, w_->score, 0.f, v);
@@ -204,6 +221,32 @@ ForwardOutputs Decoder::forward(const TokenBatch& batch, const ForwardOptions& o
       if (batch.segments[n] < 0) out.value.f32()[n] = 0.f;
   }
   if (!opt.for_backward) saved_.reset();
+  return out;
+}
+
+ForwardOutputs Decoder::forward_backward(const TokenBatch& batch, const Tensor& dlogp, const Tensor& dentropy,
+                                         ForwardOptions opt) {
+  if (opt.value) throw Error("model.forward_backward.value", "the value head is not supported here; use forward + backward");
+  if (cfg_.sequence_classification)
+    throw Error("model.forward_backward", "a sequence-classification model has no LM head to take log-prob gradients");
+  for (const Tensor* t : {&dlogp, &dentropy})
+    if (t->defined() && t->numel() != batch.N())
+      throw Error("model.forward_backward", cat("per-token weights must have B*T = ", batch.N(), " elements, got ", t->numel()));
+  opt.for_backward = true;
+  opt.entropy = opt.entropy || dentropy.defined();
+  run_trunk(batch, opt);
+  SavedActivations& s = *saved_;
+  const int64_t N = batch.N(), C = cfg_.hidden_size;
+  ParamSet& g = grads();
+  Tensor logp_row = Tensor::empty({N}), ent_row = opt.entropy ? Tensor::empty({N}) : Tensor();
+  Tensor dhf = Tensor::empty({N, C});
+  Tensor& dW_out = g.lm_head.defined() ? g.lm_head : g.embed;
+  ops_.logprob_fused(s.hf, w_->output_embedding(), s.targets, to_rows(dlogp), to_rows(dentropy), logp_row, ent_row,
+                     dhf, dW_out);
+  ForwardOutputs out;
+  to_tokens(logp_row, out.logp);
+  if (opt.entropy) to_tokens(ent_row, out.entropy);
+  backward_trunk(dhf);
   return out;
 }
 
@@ -253,7 +296,7 @@ void Decoder::backward(const Tensor& dlogp, const Tensor& dentropy, const Tensor
   if (!saved_ || !saved_->opt.for_backward)
     throw Error("model.backward", "no activations kept: call forward() with for_backward = true first");
   SavedActivations& s = *saved_;
-  const int64_t N = s.batch.N(), C = cfg_.hidden_size, L = cfg_.num_hidden_layers;
+  const int64_t N = s.batch.N(), C = cfg_.hidden_size;
   for (const Tensor* t : {&dlogp, &dentropy, &dvalue})
     if (t->defined() && t->numel() != N)
       throw Error("model.backward", cat("per-token weights must have B*T = ", N, " elements, got ", t->numel()));
@@ -264,20 +307,7 @@ void Decoder::backward(const Tensor& dlogp, const Tensor& dentropy, const Tensor
   if (dvalue.defined() && !w_->score.defined())
     throw Error("model.backward.dvalue", "value gradient given but the model has no score head");
   ParamSet& g = grads();
-
-  // Token convention -> LM-head rows (row n predicts token n + 1).
-  Tensor dl_row, de_row;
-  const int32_t* tg = s.targets.i32();
-  if (dlogp.defined()) {
-    dl_row = Tensor::zeros({N});
-    for (int64_t n = 0; n + 1 < N; ++n)
-      if (tg[n] >= 0) dl_row.f32()[n] = dlogp.f32()[n + 1];
-  }
-  if (dentropy.defined()) {
-    de_row = Tensor::zeros({N});
-    for (int64_t n = 0; n + 1 < N; ++n)
-      if (tg[n] >= 0) de_row.f32()[n] = dentropy.f32()[n + 1];
-  }
+  const Tensor dl_row = to_rows(dlogp), de_row = to_rows(dentropy);
   Tensor dhf = Tensor::zeros({N, C});
   Tensor& dW_out = g.lm_head.defined() ? g.lm_head : g.embed;
   if (dl_row.defined() || de_row.defined())
@@ -288,10 +318,16 @@ void Decoder::backward(const Tensor& dlogp, const Tensor& dentropy, const Tensor
     ops_.gemm(true, false, 1.f, dv, s.hf, 1.f, g.score);
     ops_.gemm(false, false, 1.f, dv, w_->score, 1.f, dhf);
   }
+  backward_trunk(dhf);
+}
+
+void Decoder::backward_trunk(Tensor& dhf) {
+  SavedActivations& s = *saved_;
+  const int64_t N = s.batch.N(), C = cfg_.hidden_size, L = cfg_.num_hidden_layers;
+  ParamSet& g = grads();
   Tensor dx = Tensor::empty({N, C});
   ops_.rmsnorm_backward(dhf, s.x_final, w_->final_norm, s.rstd_f, dx, g.final_norm);
   dhf = Tensor();
-
   for (int64_t l = L - 1; l >= 0; --l) {
     LayerCache c = s.layers[l];
     share_scratch(s.scratch, c);

@@ -55,6 +55,11 @@ class Decoder {
   // + sum(dvalue * value) over the batch of the last forward(for_backward = true). Each argument
   // is [B*T] or undefined (= zeros). Releases the kept activations.
   void backward(const Tensor& dlogp, const Tensor& dentropy, const Tensor& dvalue);
+  // forward + backward in one call, for per-token weights known before the forward (SFT's
+  // constant coefficients): the LM head runs once per logits chunk instead of twice. Same results
+  // as forward(for_backward) then backward(dlogp, dentropy, {}); opt.value is not supported here.
+  ForwardOutputs forward_backward(const TokenBatch& batch, const Tensor& dlogp, const Tensor& dentropy,
+                                  ForwardOptions opt = {});
 
   // Bytes held by kept activations right now (for reports and tests of recomputation).
   size_t activation_bytes() const;
@@ -63,6 +68,10 @@ class Decoder {
   void ensure_rope(int64_t n_pos);
   void layer_forward(int64_t l, const Tensor& x_in, LayerCache& c, Tensor& x_out);
   void layer_backward(int64_t l, LayerCache& c, Tensor& dx);
+  void run_trunk(const TokenBatch& batch, const ForwardOptions& opt);  // embedding .. final norm
+  void backward_trunk(Tensor& dhf);                                   // final norm .. embedding
+  Tensor to_rows(const Tensor& per_token) const;                      // token convention -> head rows
+  void to_tokens(const Tensor& rows, Tensor& per_token) const;
 
   ModelConfig cfg_;
   const Ops& ops_;

@@ -34,6 +34,8 @@ class SafetensorsFile {
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   // A tensor over the mapped bytes (no copy); alive as long as any view of it.
   Tensor view(const SafetensorsEntry& e) const;
+  // Drops e's pages from this process's resident memory once it has been copied elsewhere.
+  void release(const SafetensorsEntry& e) const { map_->release(data_offset_ + e.begin, e.end - e.begin); }
 
  private:
   std::shared_ptr<MappedFile> map_;

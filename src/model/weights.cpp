@@ -138,6 +138,7 @@ void load_weights(ParamSet& p, const std::string& dir) {
                   cat("dtype ", dtype_name(e->dtype), " in ", w->second, ", expected F32, BF16 or F16"));
     Tensor dst = np.tensor;
     ops.convert(f.view(*e), dst);
+    f.release(*e);
     used.insert(np.name);
   }
   std::vector<std::string> extra;

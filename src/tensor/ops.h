@@ -90,6 +90,11 @@ class Ops {
   virtual void logprob_backward(const Tensor& h, const Tensor& w, const Tensor& targets, const Tensor& lse,
                                 const Tensor& entropy, const Tensor& dlogp, const Tensor& dentropy, Tensor& dh,
                                 Tensor& dw) const = 0;
+  // Forward and backward in one pass, for when dJ/dlogp (and dJ/dentropy) are known before the
+  // forward (SFT: constant weights): each logits chunk is computed once instead of twice.
+  // Outputs logp, entropy (when defined) and dh = (overwritten); dw += .
+  virtual void logprob_fused(const Tensor& h, const Tensor& w, const Tensor& targets, const Tensor& dlogp,
+                             const Tensor& dentropy, Tensor& logp, Tensor& entropy, Tensor& dh, Tensor& dw) const = 0;
 };
 
 }  // namespace tandem

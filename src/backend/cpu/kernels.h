@@ -45,5 +45,7 @@ void logprob_forward(const float* h, const float* w, const int32_t* targets, int
 void logprob_backward(const float* h, const float* w, const int32_t* targets, const float* lse,
                       const float* entropy, const float* dlogp, const float* dentropy, int64_t N, int64_t C,
                       int64_t V, float* dh, float* dw);
+void logprob_fused(const float* h, const float* w, const int32_t* targets, const float* dlogp, const float* dentropy,
+                   int64_t N, int64_t C, int64_t V, float* logp, float* entropy, float* dh, float* dw);
 
 }  // namespace tandem::cpu

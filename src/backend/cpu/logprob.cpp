@@ -141,4 +141,64 @@ void logprob_backward(const float* h, const float* w, const int32_t* targets, co
   }
 }
 
+// One pass: per chunk of rows, the logits of the whole vocabulary ([tc, V], tc chosen so the
+// buffer stays near 32 MB), then log-sum-exp, logp, entropy and dl in place, then dh and dW.
+void logprob_fused(const float* h, const float* w, const int32_t* targets, const float* dlogp, const float* dentropy,
+                   int64_t N, int64_t C, int64_t V, float* logp, float* entropy, float* dh, float* dw) {
+  const auto rows = rows_with_target(targets, N);
+  std::fill(dh, dh + N * C, 0.f);
+  for (int64_t n = 0; n < N; ++n) {
+    logp[n] = 0.f;
+    if (entropy) entropy[n] = 0.f;
+  }
+  const int64_t R = int64_t(rows.size());
+  const int64_t tc_max = std::clamp<int64_t>((int64_t(8) << 20) / std::max<int64_t>(V, 1), 16, 256);
+  const int64_t cap = std::min(R, tc_max);
+  std::vector<float> hc(size_t(cap) * C), dhc(size_t(cap) * C), logits(size_t(cap) * V);
+  for (int64_t r0 = 0; r0 < R; r0 += tc_max) {
+    const int64_t tc = std::min(tc_max, R - r0);
+    gather_rows(h, rows, r0, tc, C, hc.data());
+    sgemm(false, true, tc, V, C, 1.f, hc.data(), C, w, C, 0.f, logits.data(), V);
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < tc; ++r) {
+      const int64_t n = rows[r0 + r];
+      float* l = logits.data() + r * V;
+      float mx = -std::numeric_limits<float>::infinity();
+#pragma omp simd reduction(max : mx)
+      for (int64_t j = 0; j < V; ++j) mx = std::max(mx, l[j]);
+      f8 sum8 = f8_splat(0.f), dot8 = f8_splat(0.f);
+      int64_t j = 0;
+      for (; j + 8 <= V; j += 8) {
+        const f8 d = f8_load(l + j) - mx, e = exp8(d);
+        sum8 += e;
+        dot8 += e * d;
+      }
+      float sum = f8_sum(sum8), dot = f8_sum(dot8);
+      for (; j < V; ++j) {
+        const float d = l[j] - mx, e = fast_exp(d);
+        sum += e;
+        dot += e * d;
+      }
+      const float z = mx + std::log(sum), ent = std::log(sum) - dot / sum, el = z - ent;
+      const int64_t tgt = targets[n];
+      logp[n] = l[tgt] - z;
+      if (entropy) entropy[n] = ent;
+      const float gl = dlogp ? dlogp[n] : 0.f, ge = dentropy ? dentropy[n] : 0.f;
+      for (j = 0; j + 8 <= V; j += 8) {
+        const f8 lv = f8_load(l + j), p = exp8(lv - z);
+        f8_store(l + j, -gl * p - ge * p * (lv - el));
+      }
+      for (; j < V; ++j) {
+        const float p = fast_exp(l[j] - z);
+        l[j] = -gl * p - ge * p * (l[j] - el);
+      }
+      l[tgt] += gl;
+    }
+    sgemm(false, false, tc, C, V, 1.f, logits.data(), V, w, C, 0.f, dhc.data(), C);
+    sgemm(true, false, V, C, tc, 1.f, logits.data(), V, hc.data(), C, 1.f, dw, C);
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < tc; ++r) std::copy(dhc.data() + r * C, dhc.data() + (r + 1) * C, dh + rows[r0 + r] * C);
+  }
+}
+
 }  // namespace tandem::cpu
