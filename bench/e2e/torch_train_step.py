@@ -18,7 +18,7 @@ Usage:
       --batch B --seq T [--steps K] [--warmup W] [--threads N] [--seed S]
 
 Prints one JSON line: tokens_per_s (B*T / median step time), step_s_median,
-step_s_all, peak_rss_mb (ru_maxrss of the whole process, so it includes the
+step_s_min, step_s_all, loadavg_1m (before, after), peak_rss_mb (ru_maxrss of the whole process, so it includes the
 interpreter, torch and the weights), threads, torch, and the shape used.
 Input ids are uniform random tokens; timing does not depend on them.
 """
@@ -208,6 +208,7 @@ def main():
     cos, sin = (x.to(torch.float32)[:, None] for x in torch_decoder.rope_tables(spec, pos[:1]))  # [1, 1, T, D]
     mask = torch.full((T, T), float("-inf")).triu(1)  # [T, T] causal, additive
 
+    load_before = os.getloadavg()[0]
     times = []
     for step in range(a.warmup + a.steps):
         t0 = time.perf_counter()
@@ -224,7 +225,11 @@ def main():
     print(json.dumps({
         "tokens_per_s": B * T / med,
         "step_s_median": med,
+        "step_s_min": min(times),
         "step_s_all": times,
+        # 1-minute load average before and after: above the core count, other processes share the
+        # cores and OpenMP's barriers make multi-threaded steps far slower (see bench/RESULTS.md).
+        "loadavg_1m": [load_before, os.getloadavg()[0]],
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         "threads": a.threads,
         "torch": torch.__version__,
