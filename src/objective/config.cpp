@@ -231,6 +231,7 @@ ObjectiveConfig objective_from_json(const Json& j, const std::string& where, con
       if (k == name) *ptr = json_number(j, k, where, origin), done = true;
     if (done) continue;
     if (k == "name") c.name = str_at(*it, kw, origin);
+    else if (k == "source") c.source = str_at(*it, kw, origin);
     else if (k == "loss_agg_mode") c.agg = parse_agg(str_at(*it, kw, origin), kw);
     else if (k == "clip") c.clip = json_bool_or(j, k, true, where, origin);
     else if (k == "kl_loss_type") c.kl_type = parse_kl_any(str_at(*it, kw, origin), kw);
@@ -254,7 +255,7 @@ ObjectiveConfig objective_from_json(const Json& j, const std::string& where, con
         else throw Error(aw, cat("unknown key; known: type, eps, gamma, lam, whiten, kl_in_reward_coef, kl_in_reward_type (", origin, ")"));
       }
     } else {
-      std::string names = "preset, terms, name, loss_agg_mode, clip, kl_loss_type, loss_type, mu_warmup_steps, "
+      std::string names = "preset, terms, name, source, loss_agg_mode, clip, kl_loss_type, loss_type, mu_warmup_steps, "
                           "mu_decay_steps, loop, advantage";
       for (auto& [name, ptr] : nums) names += cat(", ", name);
       throw Error(kw, cat("unknown key; known: ", names, " (", origin, ")"));
@@ -264,6 +265,55 @@ ObjectiveConfig objective_from_json(const Json& j, const std::string& where, con
     throw Error(where, cat("expected \"preset\" or \"terms\", got neither (", origin, ")"));
   c.validate();
   return c;
+}
+
+Json objective_to_json(const ObjectiveConfig& c) {
+  Json terms = Json::array();
+  for (const TermSpec& t : c.terms) {
+    Json e = {{"type", term_name(t.type)}, {"weight", t.weight}, {"on", name_of(kSubsetNames, t.subset)}};
+    if (t.agg) e["loss_agg_mode"] = agg_name(*t.agg);
+    e["schedule"] = t.schedule == TermSpec::Schedule::kMu ? "mu"
+                    : t.schedule == TermSpec::Schedule::kOneMinusMu ? "one_minus_mu" : "none";
+    terms.push_back(e);
+  }
+  Json j = {{"name", c.name},
+            {"terms", terms},
+            {"loss_agg_mode", agg_name(c.agg)},
+            {"loss_scale_factor", c.agg_norm},
+            {"advantage",
+             {{"type", advantage_name(c.advantage.type)},
+              {"eps", c.advantage.eps},
+              {"gamma", c.advantage.gamma},
+              {"lam", c.advantage.lam},
+              {"whiten", c.advantage.whiten},
+              {"kl_in_reward_coef", c.advantage.kl_in_reward_coef},
+              {"kl_in_reward_type", kl_name(c.advantage.kl_in_reward_type)}}},
+            {"clip_ratio_low", c.clip_eps_low},
+            {"clip_ratio_high", c.clip_eps_high},
+            {"clip_ratio_c", c.clip_c},
+            {"clip", c.clip},
+            {"log_ratio_clamp", c.log_ratio_clamp},
+            {"gspo_log_ratio_max", c.gspo_log_ratio_max},
+            {"cliprange_value", c.value_clip},
+            {"kl_loss_type", kl_name(c.kl_type)},
+            {"beta", c.beta},
+            {"label_smoothing", c.label_smoothing},
+            {"loss_type", name_of(kDpoNames, c.dpo_loss)},
+            {"simpo_gamma", c.simpo_gamma},
+            {"cpo_alpha", c.cpo_alpha},
+            {"desirable_weight", c.kto_desirable_weight},
+            {"undesirable_weight", c.kto_undesirable_weight},
+            {"center_rewards_coefficient", c.rm_center_coef},
+            {"luffy_gamma", c.luffy_gamma},
+            {"srft_sft_scale", c.srft_sft_scale},
+            {"srft_rl_scale", c.srft_rl_scale},
+            {"mu_peak", c.mu_peak},
+            {"mu_valley", c.mu_valley},
+            {"mu_warmup_steps", c.mu_warmup_steps},
+            {"mu_decay_steps", c.mu_decay_steps},
+            {"loop", c.loop},
+            {"source", c.source}};
+  return j;
 }
 
 }  // namespace tandem::objective

@@ -111,6 +111,10 @@ AggMode parse_agg(const std::string& s, const std::string& where);
 KlType parse_kl(const std::string& s, const std::string& where);
 AdvantageType parse_advantage(const std::string& s, const std::string& where);
 
+// The resolved config in the same JSON form (all fields, terms explicit): printed at startup, stored in
+// checkpoints, and what tests hand to the PyTorch reference. objective_from_json(objective_to_json(c)) == c.
+Json objective_to_json(const ObjectiveConfig& c);
+
 // CHORD's mu at a step: linear warm-up 0 → peak, cosine peak → valley, then valley.
 double chord_mu(const ObjectiveConfig& c, int64_t step);
 
