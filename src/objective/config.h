@@ -11,7 +11,16 @@
 
 namespace tandem::objective {
 
-// algorithms.md §1. kTokenSumNorm is Σ m ψ / T_pad without 1/B (LUFFY/ReLIFT/HPT `loss_remove_token_mean`).
+// algorithms.md §1, with the term's selected sequences (TermSpec::subset) as the batch:
+//   token-mean               Σ m ψ / Σ m            (Batch::global_tokens replaces Σ m when set)
+//   token-sum                Σ m ψ
+//   seq-mean-token-sum       (1/B') Σ_i Σ_t m ψ      B' = sequences with a valid token (or Batch::global_seqs)
+//   seq-mean-token-mean      (1/B') Σ_i (Σ_t m ψ / |o_i|)
+//   seq-mean-token-sum-norm  (1/B') Σ_i Σ_t m ψ / L_norm   as algorithms.md writes it (= TRL dr_grpo up to B vs B')
+//   token-sum-norm           Σ m ψ / L_norm          LUFFY/ReLIFT/HPT `loss_remove_token_mean`. NB: verl's own
+//                            `seq-mean-token-sum-norm` code is this one (torch.sum(seq_losses) / loss_scale_factor,
+//                            no 1/B); algorithms.md §1's 1/B' follows TRL. Pick token-sum-norm to match verl exactly.
+// L_norm = ObjectiveConfig::agg_norm, else Batch::pad_width, else the longest sequence of the micro-batch.
 enum class AggMode { kTokenMean, kTokenSum, kSeqMeanTokenSum, kSeqMeanTokenMean, kSeqMeanTokenSumNorm, kTokenSumNorm };
 
 enum class TermType {

@@ -14,7 +14,7 @@
 namespace tandem::objective::detail {
 
 void gspo_tokens(const ObjectiveConfig& c, const Batch& b, const SeqSel& sel, TokenTerm& out, Stats& st) {
-  double nseq = 0, clipped = 0;
+  double ntok = 0, clipped = 0;
   const double lo = 1.0 - c.clip_eps_low, hi = 1.0 + c.clip_eps_high;
   for (int64_t s = 0; s < b.n_seq(); ++s) {
     if (!sel[s]) continue;
@@ -26,19 +26,17 @@ void gspo_tokens(const ObjectiveConfig& c, const Batch& b, const SeqSel& sel, To
     const bool passes = log_s <= c.gspo_log_ratio_max;
     const double si = std::exp(std::min(log_s, c.gspo_log_ratio_max));
     const bool in = si >= lo && si <= hi;
-    if (len > 0) {
-      nseq += 1;
-      clipped += !in;
-    }
+    ntok += len;
     for (int64_t t = b.offsets[s]; t < b.offsets[s + 1]; ++t) {
       const double A = b.advantages[t];
       const double pg1 = -A * si, pg2 = -A * std::min(std::max(si, lo), hi);
       const double d1 = passes ? -A * si : 0.0, d2 = in ? d1 : 0.0;
       out.psi[t] = std::max(pg1, pg2);
+      clipped += double(b.mask[t]) * (pg2 > pg1);  // per token, as verl reports GSPO's pg_clipfrac
       out.dlogp[t] = pg1 > pg2 ? d1 : (pg2 > pg1 ? d2 : 0.5 * (d1 + d2));
     }
   }
-  st["clip_frac"] = nseq > 0 ? clipped / nseq : 0.0;
+  st["clip_frac"] = ntok > 0 ? clipped / ntok : 0.0;
 }
 
 }  // namespace tandem::objective::detail
