@@ -92,8 +92,9 @@ std::vector<ObjectiveConfig> build() {
           "DeepSeekMath arXiv 2402.03300 Eq. 3 as written: seq-mean-token-mean, k3 beta 0.04 [unverified], eps 0.2");
   c->clip_c = 0;
   c = add("dr_grpo", {term(T::kPolicy)}, M::kSeqMeanTokenSumNorm, A::kGroupMean,
-          "Liu et al. arXiv 2503.20783: A = R - mean, seq-mean-token-sum-norm (verl; L_norm = loss_scale_factor or "
-          "padded width), no KL");
+          "Liu et al. arXiv 2503.20783: A = R - mean, no KL; seq-mean-token-sum-norm as algorithms.md §1 "
+          "(= TRL loss_type=dr_grpo up to B vs B'; L_norm = loss_scale_factor or padded width). verl's code has no "
+          "1/B: set loss_agg_mode token-sum-norm to match verl");
   c = add("dapo", {term(T::kPolicy)}, M::kTokenMean, A::kGrpo,
           "Yu et al. arXiv 2503.14476: clip-higher eps_low 0.2 eps_high 0.28, token-mean, no KL; dynamic sampling and "
           "overlong shaping are loop settings (verl recipe)");
