@@ -31,6 +31,7 @@ struct Batch {
   double kto_kl = 0;                   // KTO: mean over mismatched pairs of (logp - ref_logp) sums; max(0,.) applied here
   // Normalisers (algorithms.md §1). 0 = use this batch's own count. Global counts make token-mean
   // independent of gradient accumulation and data parallelism; they apply to terms over all sequences.
+  // Pass the count over every micro-batch and rank of the optimizer step, and SUM gradients across them.
   double global_tokens = 0;            // token-mean denominator
   double global_seqs = 0;              // seq-mean-* denominator B'
   int64_t pad_width = 0;               // T_pad for *-norm modes when no constant is configured; 0 = longest sequence
