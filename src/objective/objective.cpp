@@ -64,7 +64,7 @@ void check_inputs(const ObjectiveConfig& c, const Batch& b) {
   const size_t N = size_t(b.n_tok()), B = size_t(b.n_seq());
   for (const TermSpec& ts : c.terms) {
     const TermType t = ts.type;
-    need(b.logp.size() == N, "logp", t);
+    if (t != TermType::kRm && t != TermType::kValue && t != TermType::kEntropy) need(b.logp.size() == N, "logp", t);
     if (ts.subset != Subset::kAll || t == TermType::kLuffy || t == TermType::kSrft) need(b.is_demo.size() == B, "is_demo", t);
     switch (t) {
       case TermType::kPolicy: case TermType::kCispo: case TermType::kGspo: case TermType::kReinforce:

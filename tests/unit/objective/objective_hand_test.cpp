@@ -203,6 +203,24 @@ TEST(ObjectiveConfigJson, RoundTripsEveryPreset) {
   }
 }
 
+// A reward model has no log-probs: rm reads only the head values at each sequence's last valid token.
+// Pairs (r_w, r_l) = (2, 0.5) and (0, 1) with margin 0: loss = (log(1 + e^-1.5) + log(1 + e^1)) / 2
+//   = (0.2014133 + 1.3132617) / 2 = 0.7573375;  dvalue(last of chosen 0) = -σ(-1.5)/2 = -0.1824255/2 = -0.0912128.
+TEST(ObjectiveHand, RewardModelNeedsNoLogp) {
+  std::vector<int64_t> off = {0, 2, 3, 5, 6};
+  std::vector<float> mask = {1, 1, 1, 1, 0, 1}, values = {9, 2, 0.5f, 0, 7, 1}, dv(6);
+  Batch b;
+  b.offsets = off;
+  b.mask = mask;
+  b.values = values;
+  Result r = compute(find_preset("rm"), b, Grads{{}, {}, dv});
+  EXPECT_NEAR(r.loss, 0.7573375, 1e-7);
+  EXPECT_NEAR(dv[1], -0.0912128, 1e-7);
+  EXPECT_EQ(dv[0], 0.f);
+  EXPECT_EQ(dv[4], 0.f);  // masked: the reward is read at token 3, the last valid one
+  EXPECT_NEAR(r.stats["accuracy"], 0.5, 1e-12);
+}
+
 TEST(ObjectiveBatch, MissingInputsAreErrors) {
   std::vector<int64_t> off = {0, 2};
   std::vector<float> mask = {1, 1}, logp = {-1, -1}, bad = {0};
