@@ -35,7 +35,8 @@ Advantages compute_advantages(const AdvantageConfig& cfg, const AdvantageInput& 
 // one has mean 0, std 1, as verl) or Dr.GRPO (R - mean).
 std::vector<double> group_advantages(std::span<const double> R, std::span<const int64_t> group, bool norm_std,
                                      double eps);
-// RLOO, verl's vectorised form: G/(G-1)(R - mean) for G > 1, else 0.
+// RLOO as verl compute_rloo_vectorized_outcome_advantage: G/(G-1)(R - mean) for G > 1, else 0. (verl's loop
+// form compute_rloo_outcome_advantage leaves A = R for a group of one; algorithms.md names the vectorised one.)
 std::vector<double> rloo_advantages(std::span<const double> R, std::span<const int64_t> group);
 // verl masked_whiten: (x - mean)/sqrt(var + 1e-8) over mask, unbiased var (Bessel when Σm > 1).
 std::vector<double> masked_whiten(std::span<const double> x, std::span<const float> mask);
