@@ -35,6 +35,7 @@ def main():
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--recompute", action="store_true")
+    ap.add_argument("--two-pass", action="store_true", help="Tandem runs forward() then backward() (the RL path)")
     a = ap.parse_args()
     seq = a.seq or (256 if a.shape == "tiny" else 512)
     model = os.path.join(ROOT, "bench", "out", a.shape)
@@ -43,7 +44,7 @@ def main():
                        shell=True, check=True)
     common = ["--batch", str(a.batch), "--seq", str(seq), "--steps", str(a.steps), "--warmup", "1",
               "--threads", str(a.threads)]
-    tandem_cmd = [f"{ROOT}/build/bench/train_step_bench", "--model", model] + common + (["--recompute"] if a.recompute else [])
+    tandem_cmd = [f"{ROOT}/build/bench/train_step_bench", "--model", model] + common + (["--recompute"] if a.recompute else []) + (["--two-pass"] if a.two_pass else [])
     torch_cmd = ["/usr/bin/python3", f"{ROOT}/bench/e2e/torch_train_step.py", "--model", model] + common
     peer_env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
     rows = {"tandem": [], "torch": []}
@@ -57,7 +58,7 @@ def main():
     share_t = med("tandem", "share_of_gemm_peak")
     share_p = p_tps * rows["tandem"][0]["step_gflop"] / (a.batch * seq) / peak
     print(f"shape {a.shape}, batch {a.batch} x seq {seq}, {a.threads} threads, {a.rounds} rounds x {a.steps} steps, "
-          f"recompute={a.recompute}, host {platform.node()}")
+          f"recompute={a.recompute}, two_pass={a.two_pass}, host {platform.node()}")
     print("| engine | tokens/s (median) | step s | peak RSS MB | share of sgemm peak |")
     print("|---|---|---|---|---|")
     print(f"| Tandem | {t_tps:.1f} | {med('tandem', 'step_s_median'):.3f} | {t_mem:.0f} | {share_t:.1%} |")

@@ -3,6 +3,9 @@
 // Also measures this machine's sgemm peak in the same process, so the step's share of it is
 // reported from one run. Prints one JSON line.
 //   train_step_bench --model DIR --batch B --seq T [--steps K] [--warmup W] [--threads N] [--recompute]
+//                    [--two-pass]
+// By default the step is Decoder::forward_backward (the weights of the summed log-probs are known
+// before the forward, as in SFT); --two-pass uses forward() then backward(), the path RL takes.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -64,7 +67,7 @@ int main(int argc, char** argv) {
   std::string model_dir;
   int64_t B = 1, T = 512, steps = 5, warmup = 1;
   int threads = 2;
-  bool recompute = false;
+  bool recompute = false, two_pass = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&] { return std::string(i + 1 < argc ? argv[++i] : ""); };
@@ -75,6 +78,7 @@ int main(int argc, char** argv) {
     else if (a == "--warmup") warmup = std::stoll(next());
     else if (a == "--threads") threads = std::stoi(next());
     else if (a == "--recompute") recompute = true;
+    else if (a == "--two-pass") two_pass = true;
     else { std::fprintf(stderr, "unknown argument %s\n", a.c_str()); return 2; }
   }
   set_num_threads(threads);
@@ -93,8 +97,12 @@ int main(int argc, char** argv) {
   for (int64_t s = 0; s < warmup + steps; ++s) {
     if (s == warmup) op_profile_reset();  // profile (TANDEM_DEBUG_PROFILE=1) covers the timed steps only
     const double t0 = now();
-    dec->forward(batch, fo);
-    dec->backward(dl, Tensor(), Tensor());
+    if (two_pass) {
+      dec->forward(batch, fo);
+      dec->backward(dl, Tensor(), Tensor());
+    } else {
+      dec->forward_backward(batch, dl, Tensor(), fo);
+    }
     if (s >= warmup) times.push_back(now() - t0);
   }
   struct rusage ru;
@@ -111,6 +119,7 @@ int main(int argc, char** argv) {
   j["peak_rss_mb"] = peak_rss_mb;
   j["threads"] = threads;
   j["recompute"] = recompute;
+  j["two_pass"] = two_pass;
   j["step_gflop"] = flops / 1e9;
   j["achieved_gflops"] = flops / med / 1e9;
   j["gemm_peak_gflops"] = peak;

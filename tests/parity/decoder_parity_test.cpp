@@ -189,5 +189,32 @@ TEST(DecoderRecompute, GradientsBitIdenticalAndLessMemory) {
   EXPECT_EQ(0, std::memcmp(a->grads().flat.raw(), b->grads().flat.raw(), a->grads().flat.nbytes()));
 }
 
+// The fused head (one logits pass) gives what forward + backward give, up to summation order.
+TEST(DecoderFusedHead, ForwardBackwardEqualsForwardThenBackward) {
+  testing::TempDir dir("fused");
+  std::string out;
+  ASSERT_EQ(testing::run_command(cat(testing::tandem_binary(), " init-model --arch llama --layers 2 --hidden 32 --heads 4 "
+                                     "--kv-heads 2 --intermediate 64 --vocab 5000 --tie --init-range 0.3 --seed 9 --out ",
+                                     dir.file("m")), &out), 0) << out;
+  auto a = Decoder::load(dir.file("m")), b = Decoder::load(dir.file("m"));
+  const TokenBatch batch = make_batch(true, 5000, 4);
+  const int64_t N = batch.N();
+  Tensor dl = Tensor::empty({N}), de = Tensor::empty({N});
+  const auto mask = batch.logp_mask();
+  Rng rng(5, 5);
+  for (int64_t n = 0; n < N; ++n) dl.f32()[n] = mask[n] * rng.next_normal(), de.f32()[n] = mask[n] * rng.next_normal();
+  const auto fa = a->forward(batch, {.entropy = true, .for_backward = true});
+  a->backward(dl, de, Tensor());
+  const auto fb = b->forward_backward(batch, dl, de);
+  auto v = [&](const Tensor& t) { return std::vector<float>(t.f32(), t.f32() + t.numel()); };
+  EXPECT_TRUE(testing::all_close(v(fb.logp), v(fa.logp), {1e-6, 1e-6}, "fused logp"));
+  EXPECT_TRUE(testing::all_close(v(fb.entropy), v(fa.entropy), {1e-6, 1e-6}, "fused entropy"));
+  for (size_t i = 0; i < a->grads().named.size(); ++i) {
+    const auto& ga = a->grads().named[i];
+    const auto& gb = b->grads().named[i];
+    EXPECT_TRUE(testing::norm_close(v(gb.tensor), testing::to_double(v(ga.tensor)), 1e-5, "fused grad " + ga.name));
+  }
+}
+
 }  // namespace
 }  // namespace tandem
