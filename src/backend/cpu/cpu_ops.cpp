@@ -2,6 +2,7 @@
 // calls the raw-pointer kernels of kernels.h. Small elementwise ops live here directly.
 #include "backend/cpu/cpu_ops.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -78,11 +79,19 @@ class CpuOps final : public Ops {
 
   double sum_squares(const Tensor& x) const override {
     check_f32(x, "sum_squares");
+    // Fixed blocks summed in order: the result does not depend on the thread count, so a run
+    // resumed with other threads logs the same gradient norm and clips by the same factor.
     const float* p = x.f32();
-    const int64_t n = x.numel();
+    const int64_t n = x.numel(), kBlocks = 64, per = (n + kBlocks - 1) / kBlocks;
+    double part[kBlocks] = {};
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (int64_t b = 0; b < kBlocks; ++b) {
+      double s = 0;
+      for (int64_t i = b * per; i < std::min(n, (b + 1) * per); ++i) s += double(p[i]) * p[i];
+      part[b] = s;
+    }
     double s = 0;
-#pragma omp parallel for reduction(+ : s) schedule(static) if (n > 65536)
-    for (int64_t i = 0; i < n; ++i) s += double(p[i]) * p[i];
+    for (double v : part) s += v;
     return s;
   }
 
