@@ -14,7 +14,10 @@ pkgs=(build-essential cmake ninja-build pkg-config
       nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libfmt-dev
       libgtest-dev libgmock-dev libbenchmark-dev gnuplot-nox)
 if [ $want_tests -eq 1 ]; then
-  pkgs+=(python3-torch python3-jinja2 python3-numpy python3-protobuf nodejs npm)
+  pkgs+=(python3-torch python3-jinja2 python3-numpy python3-protobuf)
+  # Node.js may come from another packaging (nodesource bundles npm): ask for Debian's only if absent.
+  command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
+  command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
