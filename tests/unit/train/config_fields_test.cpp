@@ -1,0 +1,95 @@
+#include "train/config_fields.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "testing/testing.h"
+
+namespace tandem::train {
+namespace {
+
+struct Optim {
+  double learning_rate = 5e-5;
+  int64_t warmup_steps = 0;
+  template <class V> void for_each_field(V&& v) {
+    v("learning_rate", learning_rate, "peak learning rate");
+    v("warmup_steps", warmup_steps, "linear warm-up steps");
+  }
+};
+struct RunConfig {
+  std::string model_name_or_path;
+  bool packing = false;
+  int max_steps = 10;
+  std::vector<std::string> target_modules;
+  Json datasets;
+  Optim optim;
+  template <class V> void for_each_field(V&& v) {
+    v("model_name_or_path", model_name_or_path, "HF model folder");
+    v("packing", packing, "pack examples");
+    v("max_steps", max_steps, "optimizer steps");
+    v("target_modules", target_modules, "LoRA targets");
+    v("datasets", datasets, "dataset list");
+    v.section("optim", optim);
+  }
+};
+
+template <class F>
+std::string error_of(F f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(ConfigFields, YamlThenOverridesThenRoundTrip) {
+  testing::TempDir dir("cfg");
+  std::ofstream(dir.file("run.yaml")) << "model_name_or_path: /models/qwen\npacking: true\noptim:\n  learning_rate: 1e-4\n"
+                                         "target_modules: [q_proj, v_proj]\ndatasets:\n  - {path: a.jsonl, weight: 2}\n";
+  RunConfig r;
+  auto f = fields_of(r);
+  apply_yaml_file(f, dir.file("run.yaml"));
+  apply_override(f, "optim.warmup_steps=7", "argv[2]");
+  apply_override(f, "max_steps=300", "argv[3]");
+  EXPECT_EQ(r.model_name_or_path, "/models/qwen");
+  EXPECT_TRUE(r.packing);
+  EXPECT_DOUBLE_EQ(r.optim.learning_rate, 1e-4);
+  EXPECT_EQ(r.optim.warmup_steps, 7);
+  EXPECT_EQ(r.max_steps, 300);
+  EXPECT_EQ(r.target_modules, (std::vector<std::string>{"q_proj", "v_proj"}));
+  EXPECT_EQ(r.datasets[0]["weight"], 2);
+  // What is saved loads back to the same config.
+  std::ofstream(dir.file("saved.yaml")) << fields_to_yaml(f);
+  RunConfig back;
+  auto fb = fields_of(back);
+  apply_yaml_file(fb, dir.file("saved.yaml"));
+  EXPECT_EQ(fields_to_json(fb), fields_to_json(f));
+}
+
+TEST(ConfigFields, ErrorsNameKeyLineAndSuggest) {
+  testing::TempDir dir("cfg-errors");
+  RunConfig r;
+  auto f = fields_of(r);
+  std::ofstream(dir.file("a.yaml")) << "packing: true\noptim:\n  learnig_rate: 1e-4\n";
+  const std::string e1 = error_of([&] { apply_yaml_file(f, dir.file("a.yaml")); });
+  EXPECT_NE(e1.find("unknown key 'optim.learnig_rate'"), std::string::npos) << e1;
+  EXPECT_NE(e1.find("a.yaml:3"), std::string::npos) << e1;
+  EXPECT_NE(e1.find("did you mean 'optim.learning_rate'"), std::string::npos) << e1;
+  std::ofstream(dir.file("b.yaml")) << "max_steps: lots\n";
+  const std::string e2 = error_of([&] { apply_yaml_file(f, dir.file("b.yaml")); });
+  EXPECT_NE(e2.find("[max_steps] expected an integer, got string"), std::string::npos) << e2;
+  EXPECT_NE(e2.find("b.yaml:1"), std::string::npos) << e2;
+  const std::string e3 = error_of([&] { apply_override(f, "packing=maybe", "argv[4]"); });
+  EXPECT_NE(e3.find("[packing] expected true or false"), std::string::npos) << e3;
+  EXPECT_NE(e3.find("argv[4]"), std::string::npos) << e3;
+  const std::string e4 = error_of([&] { apply_override(f, "max_step=3", "argv[5]"); });
+  EXPECT_NE(e4.find("did you mean 'max_steps'"), std::string::npos) << e4;
+  std::ofstream(dir.file("c.yaml")) << "packing: [true\n";
+  const std::string e5 = error_of([&] { apply_yaml_file(f, dir.file("c.yaml")); });
+  EXPECT_NE(e5.find("invalid YAML"), std::string::npos) << e5;
+}
+
+}  // namespace
+}  // namespace tandem::train
