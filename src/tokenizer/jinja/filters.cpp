@@ -370,7 +370,11 @@ Value apply_filter(const std::string& n, const Value& v, Args& a) {
   }
   if (n == "select" || n == "reject") return select(v, a, false, n == "select");
   if (n == "selectattr" || n == "rejectattr") return select(v, a, true, n == "selectattr");
-  if (n == "attr") return get_attr(v, py_str(a.get(0, "name")));
+  if (n == "attr") {  // Python getattr only: no item fallback, so dict keys are not attributes
+    const std::string name = py_str(a.get(0, "name"));
+    if (v.is_dict()) return method(v, name);
+    return get_attr(v, name);
+  }
   if (n == "indent")
     return Value(indent(py_str(v), a.get(0, "width", Value(int64_t(4))), a.get(1, "first", Value(false)).truthy(),
                         a.get(2, "blank", Value(false)).truthy()));

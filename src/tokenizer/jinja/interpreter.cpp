@@ -372,7 +372,7 @@ class Interp {
         f->vars[p.name] = Value::undefined(p.name);
       }
     }
-    f->vars["varargs"] = Value::list(std::move(varargs));
+    f->vars["varargs"] = Value::list(std::move(varargs), true);
     f->vars["kwargs"] = Value::dict(std::move(kwargs));
     return Value(capture(m.body, f));
   }

@@ -45,6 +45,7 @@ bool has_test(const std::string& n) {
 }
 
 bool apply_test(const std::string& n, const Value& v, Args& a) {
+  if (!has_test(n)) throw Failure(cat("no test named '", n, "'"));
   if (n == "defined") return !v.is_undefined();
   if (n == "undefined") return v.is_undefined();
   if (n == "none") return v.is_none();

@@ -91,7 +91,7 @@ class Parser {
         next();
         out.push_back(std::move(n));
       } else if (t.type == Tok::kBlockBegin) {
-        next();
+        tag_pos_ = pos_of(next());
         const Token& nt = peek();
         if (nt.type != Tok::kName) expected("a tag name");
         if (ends.count(nt.text)) return next().text;
@@ -119,7 +119,7 @@ class Parser {
   NodePtr statement() {
     const Token& nt = next();
     const std::string& tag = nt.text;
-    const Pos p = pos_of(nt);
+    const Pos p = tag_pos_;
     if (tag == "if") return if_stmt(p);
     if (tag == "for") return for_stmt(p);
     if (tag == "set") return set_stmt(p);
@@ -176,7 +176,7 @@ class Parser {
     expect_end();
     std::string e = block("if", p, {"elif", "else", "endif"}, n->body);
     if (e == "elif") {
-      n->else_body.push_back(if_stmt(pos_of(peek())));
+      n->else_body.push_back(if_stmt(tag_pos_));
       return n;  // the nested if consumed the endif
     }
     if (e == "else") {
@@ -622,6 +622,7 @@ class Parser {
   size_t i_ = 0;
   int loops_ = 0;
   int nesting_ = 0;
+  Pos tag_pos_;  // the `{%` of the statement being parsed
   std::vector<Open> open_;
 };
 
