@@ -157,6 +157,7 @@ Value select(const Value& v, Args& a, bool by_attr, bool keep) {
     targs.pos.assign(a.pos.begin() + long(t0) + 1, a.pos.end());
     targs.kw = a.kw;
   }
+  if (!v.truthy()) return Value::list(std::move(out));  // jinja2 yields nothing for a falsy input
   for (const Value& x : iterate(v)) {
     const Value subject = by_attr ? attr_path(x, attr) : x;
     const bool ok = has_test ? apply_test(test, subject, targs) : subject.truthy();
@@ -348,6 +349,7 @@ Value apply_filter(const std::string& n, const Value& v, Args& a) {
   }
   if (n == "map") {
     List out;
+    if (!v.truthy()) return Value::list(std::move(out));  // jinja2 yields nothing for a falsy input
     const Value attr = a.get(99, "attribute");
     if (!attr.is_undefined()) {
       const Value dflt = a.get(99, "default");

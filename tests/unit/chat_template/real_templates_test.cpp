@@ -60,6 +60,11 @@ OrderedJson conversations() {
       {"role": "system", "content": [{"type": "text", "text": "System as parts."}]},
       {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": " Describe this. "}]},
       {"role": "assistant", "content": [{"type": "text", "text": "A cat."}]}]},
+    {"name": "null_content_tool_call", "tools": true, "messages": [
+      {"role": "user", "content": "Call it.", "extra_key": {"ignored": [1, 2]}},
+      {"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "calc", "arguments": {}}}]},
+      {"role": "tool", "tool_call_id": "c1", "content": ""},
+      {"role": "assistant", "content": ""}]},
     {"name": "not_alternating", "messages": [
       {"role": "user", "content": "one"}, {"role": "user", "content": "two"}]}
   ])");
@@ -91,12 +96,11 @@ OrderedJson context_of(const ChatTemplate& ct, const ChatInput& in) {
   return c;
 }
 
-void check_model(const std::string& model) {
-  const ChatTemplate ct = ChatTemplate::from_dir(model_dir(model));
+void check_template(const ChatTemplate& ct, const std::string& model) {
   std::vector<RefCase> cases;
   std::vector<ChatInput> inputs;
   for (const auto& conv : conversations()) {
-    if (conv.value("gemma_only", false) && model != "gemma3") continue;
+    if (conv.value("gemma_only", false) && model != "gemma3" && model.rfind("hand/", 0) != 0) continue;
     for (bool agp : {false, true})
       for (int thinking : {-1, 0, 1}) {
         ChatInput in;
@@ -115,10 +119,13 @@ void check_model(const std::string& model) {
   for (size_t i = 0; i < cases.size(); ++i) {
     SCOPED_TRACE(cases[i].name);
     std::string got;
+    std::vector<tokenizer::Span> spans;
     bool ok = true;
     std::string err;
     try {
-      got = ct.render(inputs[i]).text;
+      auto r = ct.render(inputs[i]);
+      got = std::move(r.text);
+      spans = std::move(r.generation);
     } catch (const Error& e) {
       ok = false;
       err = e.what();
@@ -129,14 +136,99 @@ void check_model(const std::string& model) {
     }
     ASSERT_TRUE(ok) << err;
     EXPECT_EQ(got, want[i].text);
+    EXPECT_TRUE(spans == want[i].spans) << "generation spans differ";
     ++rendered;
   }
   EXPECT_GE(rendered, 30) << "too few successful renderings to mean anything";
 }
 
+void check_model(const std::string& model) { check_template(ChatTemplate::from_dir(model_dir(model)), model); }
+
 TEST(RealTemplates, Qwen3MatchesJinja2) { check_model("qwen3"); }
 TEST(RealTemplates, Llama3MatchesJinja2) { check_model("llama3"); }
 TEST(RealTemplates, Gemma3MatchesJinja2) { check_model("gemma3"); }
+
+// Chat formats of our own (not copies of any model's), combining the constructs the way real
+// templates do: macros for tool signatures, namespaces, dictsort, map('tojson'), generation
+// blocks, reasoning split with split/rsplit/strip, loop.previtem/nextitem, raise_exception.
+const char* kToolFormat = R"TPL({#- A tool-calling chat format of our own. -#}
+{%- macro render_type(p) -%}
+  {%- if p.type is defined %}{{ p.type }}{% if p.enum is defined %} of {{ p.enum|map('tojson')|join(', ') }}{% endif %}{% else %}any{% endif -%}
+{%- endmacro -%}
+{%- macro signature(fn) -%}
+{{ fn.name }}({% for name, p in fn.parameters.properties|dictsort %}{{ name }}: {{ render_type(p) }}
+{%- if name not in fn.parameters.required|default([]) %} = {{ p.default|default(none)|tojson }}{% endif %}
+{%- if not loop.last %}, {% endif %}{% endfor %})
+{%- endmacro -%}
+{{ bos_token }}
+{%- set ns = namespace(sys='', turns=0) %}
+{%- if messages and messages[0].role == 'system' %}{% set ns.sys = messages[0].content %}{% set loop_messages = messages[1:] %}{% else %}{% set loop_messages = messages %}{% endif %}
+<|system|>
+{{ ns.sys | default('You are helpful.', true) if ns.sys is string else ns.sys[0].text }}
+{%- if tools %}
+
+Tools ({{ tools|length }}):
+{%- for t in tools %}
+  - {{ signature(t.function) }}{% if t.function.description %}  # {{ t.function.description|replace('\n', ' ') }}{% endif %}
+{%- endfor %}
+{%- endif %}
+{% for m in loop_messages %}
+{%- if m.role == 'user' %}
+{%- set ns.turns = ns.turns + 1 %}
+<|user|> #{{ ns.turns }}
+{{ m.content|trim if m.content is string else m.content|selectattr('type', 'equalto', 'text')|map(attribute='text')|join }}
+{%- elif m.role == 'assistant' %}
+<|assistant|>
+{% generation %}
+{%- if m.content %}{{ m.content|trim if m.content is string else m.content|tojson }}{% endif %}
+{%- for c in m.tool_calls|default([]) %}
+<call id="{{ loop.index }}">{{ {'name': c.function.name, 'arguments': c.function.arguments if c.function.arguments is mapping else c.function.arguments|string}|tojson(sort_keys=true) }}</call>
+{%- endfor %}
+{{ eos_token }}
+{%- endgeneration %}
+{%- elif m.role == 'tool' %}
+<|tool{{ '|' ~ m.name if m.name is defined }}|>{{ m.content }}
+{%- else %}
+{{ raise_exception('Unknown role: ' ~ m.role) }}
+{%- endif %}
+{% endfor %}
+{%- if add_generation_prompt %}<|assistant|>
+{% endif %})TPL";
+
+const char* kReasoningFormat = R"TPL({%- set thinking = enable_thinking if enable_thinking is defined else true -%}
+{%- set users = messages|selectattr('role', 'equalto', 'user')|list -%}
+[{{ users|length }} user turns; last: {{ (users|last).content[:12] if users else 'none' }}{{ '...' if users and (users|last).content|length > 12 }}]
+{% for m in messages %}
+{%- if m.content is string %}
+  {%- set parts = m.content.rsplit('</think>', 1) %}
+  {%- set answer = parts[-1].strip() %}
+  {%- set reasoning = m.reasoning_content if m.reasoning_content is defined and m.reasoning_content is not none
+        else (parts[0].split('<think>')[-1].strip('\n ') if parts|length > 1 else '') %}
+{%- else %}
+  {%- set answer = m.content|map(attribute='text')|select('defined')|join(' ') %}{% set reasoning = '' %}
+{%- endif %}
+{{ '%-9s|%2d|' | format(m.role, loop.index) }}{{ 'after ' ~ loop.previtem.role if loop.previtem is defined else 'first' }}{{ ', before ' ~ loop.nextitem.role if loop.nextitem is defined }}
+{%- if reasoning and thinking %}
+  <reasoning words={{ reasoning|wordcount }}>
+{{ reasoning|indent(4, true) }}
+  </reasoning>
+{%- endif %}
+  {{ answer|replace('\r\n', '\n') }}
+{%- if m.tool_calls is defined %}
+{%- for call in m.tool_calls %}{% set fn = call.function %}
+  -> {{ fn.name }}{% if fn.arguments is mapping %}{% for k, v in fn.arguments|items %} {{ k }}={{ v|tojson }}{% endfor %}{% else %} {{ fn.arguments }}{% endif %}
+{%- endfor %}
+{%- endif %}
+{% endfor %}
+{%- if add_generation_prompt %}{% raw %}{{ assistant }}{% endraw %}{{ '<think>\n' if thinking else '<think></think>' }}{% endif %})TPL";
+
+TEST(HandWrittenTemplates, ToolFormatMatchesJinja2) {
+  check_template(ChatTemplate::from_source(kToolFormat, "tool_format", {"<s>", "</s>", std::nullopt, std::nullopt}),
+                 "hand/tool_format");
+}
+TEST(HandWrittenTemplates, ReasoningFormatMatchesJinja2) {
+  check_template(ChatTemplate::from_source(kReasoningFormat, "reasoning_format"), "hand/reasoning_format");
+}
 
 TEST(RealTemplates, SpecialTokensAndMissingTemplate) {
   // Values as written in the packages' tokenizer_config.json files (read by jq-free inspection).
