@@ -314,6 +314,7 @@ Value apply_filter(const std::string& n, const Value& v, Args& a) {
     List out, seen;
     for (const Value& x : iterate(v)) {
       const Value key = fold(attr.is_none() ? x : attr_path(x, attr), cs);
+      check_hashable(key);
       bool dup = false;
       for (const auto& s : seen) dup |= py_equal(s, key);
       if (!dup) {

@@ -69,6 +69,7 @@ Value repeat(const Value& seq, int64_t n) {
 
 Value binary(const std::string& op, const Value& a, const Value& b) {
   if (op == "~") return Value(py_str(a) + py_str(b));
+  if (op == "%" && a.is_string()) return Value(percent_format(a.as_string(), b));
   check_defined(a);
   check_defined(b);
   const bool nums = a.is_number() && b.is_number();

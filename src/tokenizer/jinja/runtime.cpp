@@ -32,6 +32,10 @@ int64_t norm_index(int64_t i, int64_t n) { return i < 0 ? i + n : i; }
 
 }  // namespace
 
+void check_hashable(const Value& v) {
+  if ((v.is_list() && !v.is_tuple()) || v.is_mapping()) throw Failure(cat("unhashable type: '", v.type_name(), "'"));
+}
+
 int64_t to_index(const Value& v, const char* what) {
   if (v.is_number() && !v.is_float()) return v.as_int();
   throw Failure(cat(what, " must be an integer, not ", v.type_name()));
@@ -90,6 +94,8 @@ Value get_item(const Value& obj, const Value& key) {
 
 Value get_slice(const Value& obj, const Value& start, const Value& stop, const Value& step) {
   if (obj.is_undefined()) undefined_access(obj);
+  // jinja2 compiles slices to a plain Python subscript (not Environment.getitem), so slicing
+  // something that is not a sequence is a TypeError rather than undefined.
   if (!obj.is_list() && !obj.is_string()) throw Failure(cat("'", obj.type_name(), "' object is not subscriptable"));
   const int64_t st = step.is_none() ? 1 : to_index(step, "slice step");
   if (st == 0) throw Failure("slice step cannot be zero");
@@ -164,7 +170,9 @@ bool contains(const Value& haystack, const Value& needle) {
       for (const auto& x : haystack.as_list())
         if (py_equal(x, needle)) return true;
       return false;
-    case Kind::kDict: return haystack.as_dict().find(needle) != nullptr;
+    case Kind::kDict:
+      check_hashable(needle);
+      return haystack.as_dict().find(needle) != nullptr;
     default: throw Failure(cat("argument of type '", haystack.type_name(), "' is not iterable"));
   }
 }
@@ -240,7 +248,9 @@ std::string percent_format(const std::string& fmt, const Value& args) {
       throw Failure(cat("unsupported format character '", std::string(1, c), "'"));
     }
   }
-  if (k < vals.size()) throw Failure("not all arguments converted during string formatting");
+  // A list or dict argument counts as a mapping for Python's %, so leftovers are not an error.
+  const bool mapping_like = !args.is_tuple() && (args.is_list() || args.is_dict() || args.is_undefined());
+  if (k < vals.size() && !mapping_like) throw Failure("not all arguments converted during string formatting");
   return out;
 }
 

@@ -43,5 +43,7 @@ bool py_isspace(uint32_t cp);
 std::string py_strip(const std::string& s, const Value& chars, bool left, bool right);
 std::string py_capitalize(const std::string& s);
 int64_t to_index(const Value& v, const char* what);
+// Python's TypeError for list/dict used as a dict key or set member.
+void check_hashable(const Value& v);
 
 }  // namespace tandem::tokenizer::jinja

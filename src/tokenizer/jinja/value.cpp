@@ -261,7 +261,7 @@ std::string py_str(const Value& v) {
 
 std::string py_repr(const Value& v) {
   switch (v.kind()) {
-    case Kind::kUndefined: return "";
+    case Kind::kUndefined: return "Undefined";
     case Kind::kNone: return "None";
     case Kind::kBool: return v.as_bool() ? "True" : "False";
     case Kind::kInt: return std::to_string(v.as_int());
