@@ -3,6 +3,7 @@
 // text, or both must fail. Catches semantic corners no hand-written case thought of.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <random>
 
 #include "unit/chat_template/reference.h"
@@ -66,7 +67,9 @@ TEST(JinjaRandomExpressions, SameAsJinja2) {
     cases.push_back({"expr " + std::to_string(i) + ": " + e, "{{ " + e + " }}", ctx});
   }
   }
-  expect_same_as_jinja2(cases);
+  const size_t rendered = expect_same_as_jinja2(cases);
+  EXPECT_GT(rendered, cases.size() * 4 / 10) << "too many random expressions fail to mean much";
+  std::printf("%zu of %zu random expressions rendered without error\n", rendered, cases.size());
 }
 
 }  // namespace
