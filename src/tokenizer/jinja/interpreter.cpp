@@ -522,9 +522,7 @@ Rendered Template::render(const std::vector<std::pair<std::string, Value>>& vars
   for (const auto& [k, v] : vars) root->vars[k] = v;
   Interp in(origin_, limits);
   try {
-    Rendered r = in.run(*body_, root);
-    root->vars.clear();
-    return r;
+    return in.run(*body_, root);
   } catch (const Raised& r) {
     throw Error("tokenizer.jinja.raise_exception", r.what());
   }

@@ -244,7 +244,7 @@ class Lexer {
         pos += std::strlen(op);
         if (t.text == "(" || t.text == "[" || t.text == "{") ++depth;
         if (t.text == ")" || t.text == "]" || t.text == "}") {
-          if (depth == 0) fail(t.col ? pos - 1 : pos, cat("unexpected '", t.text, "'"));
+          if (depth == 0) fail(pos - 1, cat("unexpected '", t.text, "' with no opening bracket"));
           --depth;
         }
       }
