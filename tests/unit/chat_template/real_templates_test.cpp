@@ -65,6 +65,13 @@ OrderedJson conversations() {
       {"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "calc", "arguments": {}}}]},
       {"role": "tool", "tool_call_id": "c1", "content": ""},
       {"role": "assistant", "content": ""}]},
+    {"name": "system_only", "messages": [{"role": "system", "content": "Only a system prompt."}]},
+    {"name": "empty", "messages": []},
+    {"name": "long", "messages": [
+      {"role": "user", "content": "1"}, {"role": "assistant", "content": "a"}, {"role": "user", "content": "2"},
+      {"role": "assistant", "content": "b"}, {"role": "user", "content": "3"}, {"role": "assistant", "content": "c"},
+      {"role": "user", "content": "4"}, {"role": "assistant", "content": "d"}, {"role": "user", "content": "5"},
+      {"role": "assistant", "content": "<think>r</think>e"}, {"role": "user", "content": "6"}]},
     {"name": "not_alternating", "messages": [
       {"role": "user", "content": "one"}, {"role": "user", "content": "two"}]}
   ])");
