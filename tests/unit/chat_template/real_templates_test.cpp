@@ -5,6 +5,8 @@
 // the prefix method for assistant spans, and the tandem chat-template command.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "unit/chat_template/reference.h"
 
 namespace tandem::testing {
@@ -251,6 +253,24 @@ TEST(RealTemplates, SpecialTokensAndMissingTemplate) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("no chat template"), std::string::npos) << e.what();
   }
+}
+
+TEST(RealTemplates, OneTemplateRendersFromSeveralThreads) {
+  // Data loaders share one ChatTemplate across threads: rendering must keep no shared state.
+  const ChatTemplate ct = ChatTemplate::from_dir(model_dir("qwen3"));
+  ChatInput in;
+  in.messages = conversations()[4]["messages"];
+  in.tools = tool_defs();
+  in.add_generation_prompt = true;
+  const std::string want = ct.render(in).text;
+  std::vector<int> mismatches(4, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) mismatches[size_t(t)] += ct.render(in).text != want;
+    });
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < 4; ++t) EXPECT_EQ(mismatches[size_t(t)], 0) << "thread " << t;
 }
 
 TEST(ChatTemplateLoading, NamedTemplatesJinjaFileAndTokenObjects) {
