@@ -412,6 +412,8 @@ class Interp {
       return eval_inner(e, f);
     } catch (const Failure& x) {
       fail(e.pos, x.what());
+    } catch (const std::logic_error& x) {  // std::stoll and friends on absurd numbers
+      fail(e.pos, cat("value out of range (", x.what(), ")"));
     }
   }
 

@@ -8,6 +8,7 @@
 // Inside a tag, `}}`/`%}` only closes it when no bracket is open, so `{{ {'a': {}} }}` works.
 #include "tokenizer/jinja/lexer.h"
 
+#include <cstdlib>
 #include <cstring>
 
 #include "core/error.h"
@@ -278,7 +279,7 @@ class Lexer {
       if (s_[i] != '_') lit += s_[i];
     if (is_float) {
       t.type = Tok::kFloat;
-      t.fval = std::stod(lit);
+      t.fval = std::strtod(lit.c_str(), nullptr);  // out of range gives +-inf, as Python's float()
     } else {
       t.type = Tok::kInt;
       try {

@@ -197,7 +197,13 @@ std::string str_upper(const std::string& s) {
   for (unsigned char c : s)
     if (c >= 0x80) {
       out.clear();
-      for (uint32_t cp : utf8_decode(s)) utf8_append(out, uint32_t(utf8proc_toupper(utf8proc_int32_t(cp))));
+      for (uint32_t cp : utf8_decode(s)) {
+        if (cp == 0xDF) {  // Python's full case mapping: "ß".upper() == "SS"
+          out += "SS";
+          continue;
+        }
+        utf8_append(out, uint32_t(utf8proc_toupper(utf8proc_int32_t(cp))));
+      }
       return out;
     } else {
       out += char(c >= 'a' && c <= 'z' ? c - 32 : c);

@@ -169,6 +169,21 @@ TEST(JinjaConstructs, GenerationBlocks) {
   }));
 }
 
+TEST(JinjaConstructs, LexerAndNumberEdges) {
+  expect_same_as_jinja2(cases({
+      {"delims_in_strings", "{% set q = '%}' %}[{{ q }}]{{ '}}' }}{# c %} }} #}{{ {'a': {'b': 1}} }}{{ 'a' ~ '{{' }}"},
+      {"raw_minus", "x{%- raw -%}  {{ y }}  {%- endraw -%}  z"},
+      {"escapes", "{{ \"a\\\\nb\" }}|{{ 'tab\\there' }}|{{ '\\'' }}|{{ '\\x41\\101' }}"},
+      {"macro_default_uses_param", "{%- macro m(a, b=a ~ '!') -%}{{ b }}{%- endmacro -%}{{ m('hi') }}"},
+      {"float_extremes", "{{ 1.5e300 * 1e10 }} {{ -1e400 }} {{ 1e15 }} {{ 1e16 }} {{ 123456789.123456789 }} {{ 2 ** 62 }}"},
+      {"equality_mix", "{{ 3 == 3.0 }} {{ {'a': 1} == {'a': 1.0} }} {{ [1] == (1,) }} {{ (1, 2) == (1, 2) }}"},
+      {"string_indent_json", "{% set dd = {'b': 1, 'a': [2]} %}{{ dd|tojson(indent='  ') }}"},
+      {"unicode_case", "{{ 'é'|length }} {{ 'aé'[1] }} {{ 'straße'|upper }} {{ 'ÀÉÎ'|lower }}"},
+      {"ranges", "{{ range(3)|join }} {{ range(0)|list }} {{ range(-3)|list }}"},
+      {"number_filters", "{{ 5|float|string }} {{ 5.0|int }} {{ '1e3'|float }} {{ '1e3'|int }} {{ ' -4 '|int }} {{ -2.5|round }} {{ 0.125|round(2) }} {{ 1.005|round(2) }}"},
+  }));
+}
+
 TEST(JinjaConstructs, RuntimeFailuresMatch) {
   // Both must fail; the message texts differ by design (ours name line and column).
   expect_same_as_jinja2(cases({
