@@ -85,7 +85,9 @@ OrderedJson tool_defs() {
       "parameters": {"type": "object", "properties": {"city": {"type": "string", "description": "City name"},
         "days": {"type": "integer", "minimum": 1, "default": 1.0}}, "required": ["city"]}}},
     {"type": "function", "function": {"name": "calc", "description": "Evaluate an expression",
-      "parameters": {"type": "object", "properties": {"expr": {"type": "string"}}}}}
+      "parameters": {"type": "object", "properties": {"expr": {"type": "string"},
+        "digits": {"type": "array", "items": {"type": "number"}}, "opts": {"type": "object", "additionalProperties": {"type": "boolean"}},
+        "mode": {"type": ["string", "null"], "enum": ["exact", "approx"], "default": "exact"}}}}}
   ])");
 }
 
@@ -230,6 +232,50 @@ const char* kReasoningFormat = R"TPL({%- set thinking = enable_thinking if enabl
 {%- endif %}
 {% endfor %}
 {%- if add_generation_prompt %}{% raw %}{{ assistant }}{% endraw %}{{ '<think>\n' if thinking else '<think></think>' }}{% endif %})TPL";
+
+// Recursive type macro over JSON schemas, dict-literal lookups, selectattr('x', 'undefined'),
+// filtered loops over items(), strftime_now, role alternation checks with namespace counters.
+const char* kSchemaFormat = R"TPL({%- macro py_type(spec) -%}
+  {%- set basic = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"} -%}
+  {%- if spec is not mapping -%}Any
+  {%- elif basic[spec.type] is defined -%}{{ basic[spec.type] }}
+  {%- elif spec.type == "array" -%}List[{{ py_type(spec["items"]) if spec["items"] is defined else "Any" }}]
+  {%- elif spec.type == "object" -%}Dict[str, {{ py_type(spec.additionalProperties) }}]
+  {%- elif spec.type is iterable and spec.type is not string -%}Union[{% for t in spec.type %}{{ py_type({"type": t}) }}{{ ", " if not loop.last }}{% endfor %}]
+  {%- else -%}Any{%- endif -%}
+{%- endmacro -%}
+{%- set ns = namespace(index=0, sys=none) -%}
+{%- if messages and messages[0].role == "system" %}{% set ns.sys = messages[0].content %}{% endif -%}
+Year: {{ strftime_now("%Y") }}
+{%- if tools %}
+{%- for tool in tools %}{% set fn = tool.function if tool.function is defined else tool %}
+def {{ fn.name }}(
+{%- for pname, pspec in (fn.parameters.properties|default({})).items() if pname != "return" -%}
+{{ pname }}: {{ py_type(pspec) }}{{ " = " ~ pspec.default|tojson if pspec.default is defined }}{{ ", " if not loop.last }}
+{%- endfor %}) -> {{ py_type(fn.returns) if fn.returns is defined else "None" }}:
+    """{{ fn.description|default("")|trim }}"""
+{%- endfor %}
+{%- endif %}
+{%- set plain = messages|rejectattr("role", "equalto", "system")|selectattr("tool_calls", "undefined")|list %}
+{{ plain|length }} plain messages, {{ messages|selectattr("tool_calls", "defined")|list|length }} with calls
+{%- for m in messages if m.role != "system" %}
+  {%- if m.role in ["user", "assistant"] %}
+    {%- if (m.role == "user") != (ns.index % 2 == 0) and m.tool_calls is not defined %}
+      {{- raise_exception("roles must alternate, message " ~ loop.index0 ~ " is " ~ m.role) }}
+    {%- endif %}
+    {%- set ns.index = ns.index + 1 %}
+  {%- endif %}
+[{{ m.role|upper }}{{ " #" ~ ns.index if m.role != "tool" }}] {{ m.content if m.content is string else (m.content|tojson if m.content is not none else "") }}
+  {%- for c in m.tool_calls|default([]) %}
+  call {{ c.function.name }}{% for k, v in (c.function.arguments if c.function.arguments is mapping else {"raw": c.function.arguments})|dictsort %} {{ k }}={{ v|tojson }}{% endfor %}
+  {%- endfor %}
+{%- endfor %}
+{%- if add_generation_prompt %}
+[ASSISTANT #{{ ns.index + 1 }}]{% endif %})TPL";
+
+TEST(HandWrittenTemplates, SchemaFormatMatchesJinja2) {
+  check_template(ChatTemplate::from_source(kSchemaFormat, "schema_format"), "hand/schema_format");
+}
 
 TEST(HandWrittenTemplates, ToolFormatMatchesJinja2) {
   check_template(ChatTemplate::from_source(kToolFormat, "tool_format", {"<s>", "</s>", std::nullopt, std::nullopt}),
