@@ -3,6 +3,8 @@
 // order is ensure_ascii, indent, separators, sort_keys, which differs from jinja2's own).
 // Not here: tests (is_tests.cpp), which select/reject call through apply_test.
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -351,9 +353,9 @@ Value apply_filter(const std::string& n, const Value& v, Args& a) {
   if (n == "map") {
     List out;
     if (!v.truthy()) return Value::list(std::move(out));  // jinja2 yields nothing for a falsy input
-    const Value attr = a.get(99, "attribute");
+    const Value attr = a.get(99, "attribute");  // keyword-only: no filter passes 99 positionals
     if (!attr.is_undefined()) {
-      const Value dflt = a.get(99, "default");
+      const Value dflt = a.get(99, "default");  // keyword-only
       for (const Value& x : iterate(v)) {
         Value y = attr_path(x, attr);
         out.push_back(y.is_undefined() && !dflt.is_undefined() ? dflt : y);

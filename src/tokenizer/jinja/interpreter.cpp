@@ -408,6 +408,13 @@ class Interp {
   }
 
   Value eval(const Expr& e, Frame& f) {
+    // Long left-deep chains (a ~ b ~ c ..., x|f|f|f ...) recurse here once per link; bound the
+    // native stack use with a clear error instead of a crash.
+    struct Depth {
+      int& d;
+      ~Depth() { --d; }
+    } depth{++eval_depth_};
+    if (eval_depth_ > kMaxEvalDepth) fail(e.pos, cat("expression nested deeper than ", kMaxEvalDepth, " levels"));
     try {
       return eval_inner(e, f);
     } catch (const Failure& x) {
@@ -506,6 +513,8 @@ class Interp {
   int depth_ = 0;
   size_t total_ = 0;
   int64_t iterations_ = 0;
+  int eval_depth_ = 0;
+  static constexpr int kMaxEvalDepth = 3000;
   std::vector<FramePtr> keep_;
 };
 

@@ -130,6 +130,11 @@ TEST(JinjaErrors, ResourceLimits) {
   m = render_error("{% for i in range(30) %}{% for j in range(30) %}{% endfor %}{% endfor %}", lim);
   EXPECT_HAS(m, "more than 500 iterations");
 
+  std::string chain = "{{ 'a'";
+  for (int i = 0; i < 5000; ++i) chain += " ~ 'b'";
+  m = render_error(chain + " }}");
+  EXPECT_HAS(m, "expression nested deeper than");
+
   // Within limits the same templates render.
   Template ok("{% for i in range(30) %}{% for j in range(30) %}{% endfor %}{% endfor %}done");
   EXPECT_EQ(ok.render({}).text, "done");
