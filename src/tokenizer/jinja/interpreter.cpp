@@ -297,8 +297,10 @@ class Interp {
       }
       items = std::move(kept);
     }
-    if (items.empty()) return n.else_body.empty() ? Flow::kNormal : exec(n.else_body, child(f));
     const int64_t len = int64_t(items.size());
+    // jinja2 clears its "else" flag at the end of the loop body, so `else` runs when no iteration
+    // reached the end of the body: none at all, or every one left by break/continue.
+    bool completed = false;
     for (int64_t i = 0; i < len; ++i) {
       if (++iterations_ > lim_.max_loop_iterations)
         throw Failure(cat("loops ran more than ", lim_.max_loop_iterations, " iterations in one render"));
@@ -324,7 +326,9 @@ class Interp {
       c->vars["loop"] = Value::dict(std::move(loop));
       const Flow fl = exec(n.body, c);
       if (fl == Flow::kBreak) break;
+      completed |= fl == Flow::kNormal;
     }
+    if (!completed && !n.else_body.empty()) return exec(n.else_body, child(f));
     return Flow::kNormal;
   }
 
