@@ -380,9 +380,12 @@ Value apply_filter(const std::string& n, const Value& v, Args& a) {
     if (v.is_dict()) return method(v, name);
     return get_attr(v, name);
   }
-  if (n == "indent")
-    return Value(indent(py_str(v), a.get(0, "width", Value(int64_t(4))), a.get(1, "first", Value(false)).truthy(),
+  if (n == "indent") {
+    // jinja2 appends "\n" to the value itself, which only works for strings.
+    if (!v.is_string()) throw Failure(cat("indent needs a string, got ", v.type_name()));
+    return Value(indent(v.as_string(), a.get(0, "width", Value(int64_t(4))), a.get(1, "first", Value(false)).truthy(),
                         a.get(2, "blank", Value(false)).truthy()));
+  }
   if (n == "wordcount") {
     int64_t words = 0;
     bool in = false;

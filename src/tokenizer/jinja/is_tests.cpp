@@ -59,7 +59,7 @@ bool apply_test(const std::string& n, const Value& v, Args& a) {
   if (n == "mapping") return v.is_dict();
   if (n == "iterable") return v.is_undefined() || v.is_string() || v.is_list() || v.is_dict();
   if (n == "sequence") return v.is_undefined() || v.is_string() || v.is_list() || v.is_dict();
-  if (n == "callable") return v.is_callable();
+  if (n == "callable") return v.is_callable() || v.is_undefined();  // Undefined defines __call__ (to fail)
   if (n == "escaped") return false;
   if (n == "lower") return is_lower_or_upper(v, false);
   if (n == "upper") return is_lower_or_upper(v, true);

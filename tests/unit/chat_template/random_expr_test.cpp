@@ -47,13 +47,20 @@ class Gen {
       "tojson",   "int",    "float",   "abs",            "trim",         "title",        "capitalize", "upper",
       "lower",    "default('z')", "default('z', true)", "unique|list", "items|list", "dictsort", "round(1)",
       "replace('a', 'X')", "sum", "min", "max", "wordcount", "tojson(indent=1)", "select|list", "count",
-      "map('string')|list", "batch_does_not_exist"};
+      "map('string')|list", "batch_does_not_exist", "indent(2)", "indent(2, true)", "center(9)",
+      "tojson(sort_keys=true)", "dictsort(by='value')", "sort(reverse=true)", "join('-', attribute='k')",
+      "map(attribute='k')|list", "selectattr('k')|list", "reject('none')|list", "format(1)", "string|length",
+      "list|unique|list", "attr('k')", "replace('', '.')", "trim('a')", "first|string", "int(7)", "float(0.5)"};
   const std::vector<std::string> kTests = {"string", "number", "integer", "float", "defined", "none", "mapping",
+                                           "sameas none", "sameas true", "callable", "lower", "upper", "gt 1", "le 'b'",
                                            "iterable", "sequence", "boolean", "true", "false", "odd", "even",
                                            "divisibleby 3", "in [1, 'ab']", "not none", "equalto 7"};
   const std::vector<std::string> kPostfix = {"[0]", "[-1]", "[1:]", "[::-1]", "[:2]", ".upper()", ".split()",
                                              ".strip()", ".startswith('a')", ".get('k')", ".items()|list", ".keys()|list",
-                                             ".count('a')", ".find('l')", ".title()", "[1]", "['k']", ".k"};
+                                             ".count('a')", ".find('l')", ".title()", "[1]", "['k']", ".k",
+                                             ".rsplit(' ', 1)", ".split('a')", ".lstrip('H')", ".replace('l', '')",
+                                             ".capitalize()", ".endswith(('d', 'e'))", ".values()|list", ".get('zz', 0)",
+                                             ".index(1)", ".format(1, 2)", ".join(['x', 'y'])", "[-2:]", "[::2]", "[1:-1]"};
 };
 
 TEST(JinjaRandomExpressions, SameAsJinja2) {
