@@ -43,6 +43,33 @@ FramePtr child(const FramePtr& parent) {
 
 enum class Flow { kNormal, kBreak, kContinue };
 
+// Which of varargs/kwargs/caller a macro body mentions: jinja2 only lets a macro take extra
+// positional arguments, extra keywords or a caller when its body uses the matching name.
+struct MacroUses {
+  bool varargs = false, kwargs = false, caller = false;
+  void expr(const Expr* e) {
+    if (!e) return;
+    if (e->kind == EK::kName) {
+      varargs |= e->name == "varargs";
+      kwargs |= e->name == "kwargs";
+      caller |= e->name == "caller";
+    }
+    for (const auto& k : e->kids) expr(k.get());
+    for (const auto& k : e->args) expr(k.get());
+    for (const auto& kv : e->kwargs) expr(kv.second.get());
+  }
+  void body(const std::vector<NodePtr>& nodes) {
+    for (const auto& n : nodes) {
+      expr(n->expr.get());
+      expr(n->cond.get());
+      expr(n->filter.get());
+      for (const auto& p : n->params) expr(p.dflt.get());
+      body(n->body);
+      body(n->else_body);
+    }
+  }
+};
+
 std::string undefined_msg(const Value& v) {
   return v.undefined_name().empty() ? std::string("undefined value") : cat("'", v.undefined_name(), "' is undefined");
 }
@@ -354,6 +381,21 @@ class Interp {
       int& d;
       ~Guard() { --d; }
     } guard{depth_};
+    MacroUses uses;
+    uses.body(m.body);
+    if (a.pos.size() > m.params.size() && !uses.varargs)
+      throw Failure(cat("macro '", m.name, "' takes not more than ", m.params.size(), " argument(s)"));
+    for (const auto& [k, v] : a.kw) {
+      size_t idx = m.params.size();
+      for (size_t i = 0; i < m.params.size(); ++i)
+        if (m.params[i].name == k) idx = i;
+      if (k == "caller" && !uses.caller)
+        throw Failure(cat("macro '", m.name, "' was called from a call block but never calls caller()"));
+      if (idx < m.params.size() && idx < a.pos.size())
+        throw Failure(cat("macro '", m.name, "' got multiple values for argument '", k, "'"));
+      if (idx == m.params.size() && k != "caller" && !uses.kwargs)
+        throw Failure(cat("macro '", m.name, "' takes no keyword argument '", k, "'"));
+    }
     auto f = std::make_shared<Frame>();
     f->parent = FramePtr(FramePtr(), closure);  // non-owning alias
     List varargs;

@@ -284,7 +284,10 @@ class Parser {
     n->expr = parse_expression();
     if (n->expr->kind != EK::kCall) fail_at(peek(), "expected a macro call after 'call'");
     expect_end();
+    const int saved = loops_;  // the body is caller()'s: a loop outside it is not its loop
+    loops_ = 0;
     block("call", p, {"endcall"}, n->body);
+    loops_ = saved;
     expect_end();
     return n;
   }

@@ -88,6 +88,12 @@ TEST(JinjaConstructs, MacrosAndCall) {
       {"call_block", "{% macro wrap(tag) %}<{{ tag }}>{{ caller() }}</{{ tag }}>{% endmacro %}{% call wrap('b') %}inner {{ x }}{% endcall %}"},
       {"call_args", "{% macro each(items) %}{% for i in items %}{{ caller(i) }}{% endfor %}{% endmacro %}{% call(item) each(l) %}[{{ item }}]{% endcall %}"},
       {"macro_varargs", "{% macro v(a) %}{{ a }}{{ varargs }}{{ kwargs }}{% endmacro %}{{ v(1, 2, 3, k=4) }}"},
+      {"macro_too_many", "{% macro m(p, q=2) %}{{ p }}{% endmacro %}{{ m(1, 2, 3) }}"},
+      {"macro_unknown_kw", "{% macro m(p) %}{{ p }}{% endmacro %}{{ m(1, z=2) }}"},
+      {"macro_no_caller", "{% macro m(p) %}{{ p }}{% endmacro %}{% call m(1) %}x{% endcall %}"},
+      {"macro_unused_caller", "{% macro m(p) %}{% if false %}{{ caller() }}{% endif %}{{ p }}{% endmacro %}{% call m(1) %}x{% endcall %}"},
+      {"macro_twice", "{% macro m(p) %}{{ p }}{% endmacro %}{{ m(1, p=2) }}"},
+      {"macro_missing_arg", "{% macro m(p, q) %}[{{ p }}|{{ q }}|{{ q is defined }}]{% endmacro %}{{ m(1) }}"},
   }));
 }
 

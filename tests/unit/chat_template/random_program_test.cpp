@@ -17,7 +17,8 @@ class ProgGen {
 
   std::string program() {
     return "{% set ns = namespace(a=0, s='') %}{% set v = 'top' %}"
-           "{% macro m(p, q=2) %}<{{ p }}:{{ q }}:{{ v }}>{% endmacro %}" +
+           "{% macro m(p, q=2) %}<{{ p }}:{{ q }}:{{ v }}>{% endmacro %}"
+           "{% macro mc(p) %}{{ caller(p) }}/{{ caller('again') }}{% endmacro %}" +
            stmts(3, false) + "|{{ ns.a }}|{{ ns.s }}|{{ v }}";
   }
 
@@ -44,13 +45,13 @@ class ProgGen {
   }
 
   std::string stmt(int depth, bool in_loop) {
-    const size_t k = depth > 0 ? pick(10) : pick(6);
+    const size_t k = depth > 0 ? pick(14) : pick(6);
     switch (k) {
       case 0: return "{{ " + expr(in_loop) + " }},";
       case 1: return "{% set v = " + expr(in_loop) + " %}";
       case 2: return "{% set w = " + expr(in_loop) + " %}";
       case 3: return "{% set ns.a = ns.a + 1 %}{% set ns.s = ns.s ~ " + expr(in_loop) + " %}";
-      case 4: return in_loop ? one({"{% if loop.index > 1 %}{% break %}{% endif %}", "{% if loop.first %}{% continue %}{% endif %}", "."}) : ".";
+      case 4: return in_loop && captured_ == 0 ? one({"{% if loop.index > 1 %}{% break %}{% endif %}", "{% if loop.first %}{% continue %}{% endif %}", "."}) : ".";
       case 5: return "{{ v }}{{ w|default('') }};";
       case 6:
       case 7:
@@ -59,9 +60,23 @@ class ProgGen {
       case 8:
         return "{% if " + expr(in_loop) + " %}" + stmts(depth - 1, in_loop) + "{% else %}" + stmts(depth - 1, in_loop) +
                "{% endif %}";
-      default: return "{% macro m2(z) %}{% set v = z %}[{{ v }}]{% endmacro %}{{ m2(" + expr(in_loop) + ") }}";
+      case 9: return "{% macro m2(z) %}{% set v = z %}[{{ v }}]{% endmacro %}{{ m2(" + expr(in_loop) + ") }}";
+      case 10: return "{% set blk %}" + captured(depth, in_loop) + "{% endset %}({{ blk|length }}:{{ blk }})";
+      case 11: return "{% filter upper %}" + captured(depth, in_loop) + "{% endfilter %}";
+      case 12: return "{% with v = " + expr(in_loop) + " %}" + stmts(depth - 1, in_loop) + "{% endwith %}";
+      default: return "{% call(c) mc(" + expr(in_loop) + ") %}{{ c }}" + captured(depth, in_loop) + "{% endcall %}";
     }
   }
+  // Bodies rendered into a buffer (set/filter/call blocks): no break/continue inside them. In a
+  // call block jinja2 rejects them; in set/filter blocks its behaviour is a code-generation
+  // accident that no template relies on (docs/chat_templates.md).
+  std::string captured(int depth, bool in_loop) {
+    ++captured_;
+    std::string s = stmts(depth - 1, in_loop);
+    --captured_;
+    return s;
+  }
+  int captured_ = 0;
   std::mt19937 rng_;
 };
 
