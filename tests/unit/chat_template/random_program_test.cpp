@@ -85,7 +85,7 @@ TEST(JinjaRandomPrograms, SameAsJinja2) {
   std::vector<RefCase> cases;
   for (uint32_t seed : {424242u, 99u}) {
     ProgGen g(seed);
-    for (int i = 0; i < 600; ++i) {
+    for (int i = 0; i < 300; ++i) {
       const std::string t = g.program();
       cases.push_back({"program " + std::to_string(seed) + "/" + std::to_string(i) + ": " + t, t, ctx});
     }
