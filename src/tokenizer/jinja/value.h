@@ -1,0 +1,154 @@
+// The value model of the Jinja interpreter: what a template expression evaluates to.
+// Semantics follow Python as jinja2 exposes it to templates (truthiness, 1 == 1.0 == True,
+// str() of floats, repr() of strings inside lists and dicts), because chat templates are
+// written against jinja2 and transformers and their output must match byte for byte.
+// Lists and dicts are shared by pointer (cheap copies); they are never mutated after
+// construction because transformers renders in an *immutable* sandbox. The one mutable
+// object is namespace(), whose attributes `{% set ns.x = ... %}` assigns.
+// Not here: operators (interpreter), filters, tests and methods (their own files).
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace tandem::tokenizer::jinja {
+
+// A template-level failure (type error, undefined access, bad filter argument). The interpreter
+// catches it and rethrows a tandem::Error that names the template line and column.
+struct Failure : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// raise_exception("...") from a template: its message must reach the user verbatim.
+struct Raised : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+enum class Kind : uint8_t { kUndefined, kNone, kBool, kInt, kFloat, kString, kList, kDict, kCallable, kNamespace };
+
+class Value;
+struct Dict;
+struct Args;
+using List = std::vector<Value>;
+// Native functions, macros and bound methods. Args are already evaluated.
+using NativeFn = std::function<Value(Args&)>;
+
+class Value {
+ public:
+  Value() = default;  // undefined
+  static Value undefined(std::string name = "") {
+    Value v;
+    v.str_ = std::move(name);
+    return v;
+  }
+  static Value none() { return Value(Kind::kNone); }
+  Value(bool b) : kind_(Kind::kBool), b_(b) {}
+  Value(int v) : kind_(Kind::kInt), i_(v) {}
+  Value(int64_t v) : kind_(Kind::kInt), i_(v) {}
+  Value(double v) : kind_(Kind::kFloat), f_(v) {}
+  Value(std::string s) : kind_(Kind::kString), str_(std::move(s)) {}
+  Value(const char* s) : kind_(Kind::kString), str_(s) {}
+  static Value list(List items, bool tuple = false);
+  static Value dict(std::shared_ptr<Dict> d);
+  static Value dict();
+  static Value ns(std::shared_ptr<Dict> d);
+  static Value callable(std::string name, NativeFn fn);
+
+  Kind kind() const { return kind_; }
+  bool is_undefined() const { return kind_ == Kind::kUndefined; }
+  bool is_none() const { return kind_ == Kind::kNone; }
+  bool is_bool() const { return kind_ == Kind::kBool; }
+  bool is_int() const { return kind_ == Kind::kInt; }
+  bool is_float() const { return kind_ == Kind::kFloat; }
+  bool is_number() const { return kind_ == Kind::kInt || kind_ == Kind::kFloat || kind_ == Kind::kBool; }
+  bool is_string() const { return kind_ == Kind::kString; }
+  bool is_list() const { return kind_ == Kind::kList; }
+  bool is_tuple() const { return kind_ == Kind::kList && tuple_; }
+  bool is_dict() const { return kind_ == Kind::kDict; }
+  bool is_namespace() const { return kind_ == Kind::kNamespace; }
+  bool is_mapping() const { return kind_ == Kind::kDict || kind_ == Kind::kNamespace; }
+  bool is_callable() const { return kind_ == Kind::kCallable; }
+
+  bool as_bool() const { return b_; }
+  int64_t as_int() const { return kind_ == Kind::kBool ? int64_t(b_) : i_; }
+  double as_float() const { return kind_ == Kind::kFloat ? f_ : double(as_int()); }
+  const std::string& as_string() const { return str_; }
+  const std::string& undefined_name() const { return str_; }
+  const List& as_list() const { return *list_; }
+  const Dict& as_dict() const { return *dict_; }
+  Dict& mutable_namespace() const { return *dict_; }
+  const NativeFn& fn() const { return *fn_; }
+  const std::string& fn_name() const { return str_; }
+
+  bool truthy() const;
+  const char* type_name() const;  // Python's type name, for error messages
+
+ private:
+  explicit Value(Kind k) : kind_(k) {}
+  Kind kind_ = Kind::kUndefined;
+  bool b_ = false;
+  bool tuple_ = false;
+  int64_t i_ = 0;
+  double f_ = 0;
+  std::string str_;  // string, undefined's name, callable's name
+  std::shared_ptr<const List> list_;
+  std::shared_ptr<Dict> dict_;
+  std::shared_ptr<const NativeFn> fn_;
+};
+
+// Insertion-ordered mapping, as Python's dict. Linear lookup: template dicts are small.
+struct Dict {
+  std::vector<std::pair<Value, Value>> items;
+  const Value* find(const Value& key) const;
+  const Value* find_key(std::string_view key) const;
+  void set(Value key, Value value);
+  size_t size() const { return items.size(); }
+};
+
+// Call arguments: positional then keyword, both evaluated.
+struct Args {
+  std::vector<Value> pos;
+  std::vector<std::pair<std::string, Value>> kw;
+  // Positional i, else keyword name, else dflt; marks the keyword used.
+  Value get(size_t i, const char* name, Value dflt = Value()) const;
+  bool has(size_t i, const char* name) const;
+};
+
+// Python semantics.
+bool py_equal(const Value& a, const Value& b);
+// <0, 0, >0; throws Failure for unorderable types ('<' not supported between ...).
+int py_compare(const Value& a, const Value& b);
+std::string py_str(const Value& v);   // str(v); undefined -> ""
+std::string py_repr(const Value& v);  // repr(v)
+std::string py_float_repr(double d);
+std::string py_string_repr(std::string_view s);
+
+// JSON in (nlohmann::ordered_json keeps the key order of the file, which tojson must reproduce).
+Value from_json(const nlohmann::ordered_json& j);
+
+// Python's json.dumps with transformers' tojson options. indent: <0 none; indent_str used when
+// non-empty (a string indent). Separators default as Python's: (", ", ": ") without indent,
+// (",", ": ") with one.
+struct JsonDumpOptions {
+  bool ensure_ascii = false;
+  int indent = -1;
+  std::string indent_str;
+  bool has_separators = false;
+  std::string item_sep, key_sep;
+  bool sort_keys = false;
+};
+std::string py_json_dumps(const Value& v, const JsonDumpOptions& opt);
+
+// UTF-8 helpers: Python strings index by code point.
+size_t utf8_length(std::string_view s);
+std::vector<uint32_t> utf8_decode(std::string_view s);
+std::string utf8_encode(const std::vector<uint32_t>& cps);
+void utf8_append(std::string& out, uint32_t cp);
+
+}  // namespace tandem::tokenizer::jinja
