@@ -35,6 +35,38 @@ void gather_rows(const float* h, const std::vector<int64_t>& rows, int64_t r0, i
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < tc; ++r) std::copy(h + rows[r0 + r] * C, h + (rows[r0 + r] + 1) * C, out + r * C);
 }
+// sum_j e^{l_j - mx} and sum_j e^{l_j - mx} (l_j - mx) over one row of logits.
+inline void exp_sums(const float* l, int64_t n, float mx, float* sum_out, float* dot_out) {
+  f8 sum8 = f8_splat(0.f), dot8 = f8_splat(0.f);
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    const f8 d = f8_load(l + j) - mx, e = exp8(d);
+    sum8 += e;
+    dot8 += e * d;
+  }
+  float sum = f8_sum(sum8), dot = f8_sum(dot8);
+  for (; j < n; ++j) {
+    const float d = l[j] - mx, e = fast_exp(d);
+    sum += e;
+    dot += e * d;
+  }
+  *sum_out = sum;
+  *dot_out = dot;
+}
+
+// Logits -> dJ/dlogits in place, without the target's +g_logp:
+//   dl = -g_logp p - g_ent p (l - E_p[l]),   p = e^{l - lse}
+inline void logits_to_grad(float* l, int64_t n, float lse, float el, float gl, float ge) {
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    const f8 lv = f8_load(l + j), p = exp8(lv - lse);
+    f8_store(l + j, -gl * p - ge * p * (lv - el));
+  }
+  for (; j < n; ++j) {
+    const float p = fast_exp(l[j] - lse);
+    l[j] = -gl * p - ge * p * (l[j] - el);
+  }
+}
 }  // namespace
 
 void logprob_forward(const float* h, const float* w, const int32_t* targets, int64_t N, int64_t C, int64_t V,
@@ -63,19 +95,8 @@ void logprob_forward(const float* h, const float* w, const int32_t* targets, int
         float mx = m[r];
 #pragma omp simd reduction(max : mx)
         for (int64_t j = 0; j < vc; ++j) mx = std::max(mx, l[j]);
-        f8 sum8 = f8_splat(0.f), dot8 = f8_splat(0.f);
-        int64_t j = 0;
-        for (; j + 8 <= vc; j += 8) {
-          const f8 d = f8_load(l + j) - mx, e = exp8(d);
-          sum8 += e;
-          dot8 += e * d;
-        }
-        float sum = f8_sum(sum8), dot = f8_sum(dot8);
-        for (; j < vc; ++j) {
-          const float d = l[j] - mx, e = fast_exp(d);
-          sum += e;
-          dot += e * d;
-        }
+        float sum, dot;
+        exp_sums(l, vc, mx, &sum, &dot);
         if (s[r] > 0.f) {  // fold in the earlier chunks, re-based on the new max
           const float shift = m[r] - mx, rescale = fast_exp(shift);
           sum += rescale * s[r];
@@ -121,15 +142,7 @@ void logprob_backward(const float* h, const float* w, const int32_t* targets, co
         const float gl = dlogp ? dlogp[n] : 0.f;
         const float ge = dentropy ? dentropy[n] : 0.f;
         const float el = (dentropy && entropy) ? z - entropy[n] : 0.f;
-        int64_t j = 0;
-        for (; j + 8 <= vc; j += 8) {
-          const f8 lv = f8_load(l + j), p = exp8(lv - z);
-          f8_store(l + j, -gl * p - ge * p * (lv - el));
-        }
-        for (; j < vc; ++j) {
-          const float p = fast_exp(l[j] - z);
-          l[j] = -gl * p - ge * p * (l[j] - el);
-        }
+        logits_to_grad(l, vc, z, el, gl, ge);
         const int64_t tgt = targets[n];
         if (tgt >= v0 && tgt < v0 + vc) l[tgt - v0] += gl;
       }
@@ -166,32 +179,14 @@ void logprob_fused(const float* h, const float* w, const int32_t* targets, const
       float mx = -std::numeric_limits<float>::infinity();
 #pragma omp simd reduction(max : mx)
       for (int64_t j = 0; j < V; ++j) mx = std::max(mx, l[j]);
-      f8 sum8 = f8_splat(0.f), dot8 = f8_splat(0.f);
-      int64_t j = 0;
-      for (; j + 8 <= V; j += 8) {
-        const f8 d = f8_load(l + j) - mx, e = exp8(d);
-        sum8 += e;
-        dot8 += e * d;
-      }
-      float sum = f8_sum(sum8), dot = f8_sum(dot8);
-      for (; j < V; ++j) {
-        const float d = l[j] - mx, e = fast_exp(d);
-        sum += e;
-        dot += e * d;
-      }
+      float sum, dot;
+      exp_sums(l, V, mx, &sum, &dot);
       const float z = mx + std::log(sum), ent = std::log(sum) - dot / sum, el = z - ent;
       const int64_t tgt = targets[n];
       logp[n] = l[tgt] - z;
       if (entropy) entropy[n] = ent;
       const float gl = dlogp ? dlogp[n] : 0.f, ge = dentropy ? dentropy[n] : 0.f;
-      for (j = 0; j + 8 <= V; j += 8) {
-        const f8 lv = f8_load(l + j), p = exp8(lv - z);
-        f8_store(l + j, -gl * p - ge * p * (lv - el));
-      }
-      for (; j < V; ++j) {
-        const float p = fast_exp(l[j] - z);
-        l[j] = -gl * p - ge * p * (l[j] - el);
-      }
+      logits_to_grad(l, V, z, el, gl, ge);
       l[tgt] += gl;
     }
     sgemm(false, false, tc, C, V, 1.f, logits.data(), V, w, C, 0.f, dhc.data(), C);
