@@ -73,6 +73,9 @@ TEST(SftE2e, LossFallsAndEvalFollows) {
   EXPECT_LT(m.back()["eval_loss"].get<double>(), std::log(64.0) * 0.6);
   for (const char* f : {"config.json", "model.safetensors", "config.yaml", "generation_config.json"})
     EXPECT_TRUE(file_exists(r.dir.file("out") + "/" + f)) << f;
+  ASSERT_EQ(testing::run_command(cat(testing::tandem_binary(), " plot ", r.dir.file("out")), &out), 0) << out;
+  const std::string png = read_file(r.dir.file("out") + "/plots/loss.png");
+  EXPECT_EQ(png.substr(0, 4), "\x89PNG");
 }
 
 TEST(SftE2e, ResumeAfterSigkillIsBitIdentical) {
