@@ -173,5 +173,35 @@ TEST(SftE2e, BadConfigsNameTheKey) {
   EXPECT_NE(out.find("bad.jsonl:2: input_ids[1]"), std::string::npos) << out;
 }
 
+TEST(SftE2e, SigintSavesACheckpointAndExitsCleanly) {
+  SftRun r;
+  const std::string dir = r.dir.file("int");
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const std::string c = r.cmd(dir, "max_steps=100000 per_device_train_batch_size=4 logging_steps=1");
+    execl("/bin/sh", "sh", "-c", ("exec " + c + " >/dev/null 2>&1").c_str(), (char*)nullptr);
+    _exit(127);
+  }
+  for (int i = 0; i < 3000 && metrics(dir).size() < 3; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  const auto m = metrics(dir);
+  ASSERT_GE(m.size(), 3u);
+  const int64_t last = m.back()["step"].get<int64_t>();
+  EXPECT_TRUE(file_exists(cat(dir, "/checkpoint-", last, "/trainer_state.json"))) << "no checkpoint at step " << last;
+}
+
+TEST(SftE2e, NonFiniteLossStopsNamingTheStep) {
+  SftRun r;
+  std::string out;
+  const int rc = testing::run_command(r.cmd(r.dir.file("nan"), "max_steps=20 learning_rate=1e30 max_grad_norm=0 save_steps=1 optim=sgd"), &out);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("not finite at step"), std::string::npos) << out;
+  EXPECT_NE(out.find("Last good checkpoint"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace tandem
