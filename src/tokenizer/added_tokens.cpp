@@ -2,7 +2,10 @@
 // match that touches a word character on either side (word = alphanumeric or '_'), as in the crate.
 #include "tokenizer/added_tokens.h"
 
+#include "core/log.h"
 #include "tokenizer/unicode.h"
+
+#include <algorithm>
 
 namespace tandem::tokenizer {
 
@@ -38,8 +41,10 @@ int32_t AddedTokens::Trie::longest(std::string_view s, size_t i, size_t* len) co
   return best;
 }
 
-AddedTokens::AddedTokens(const Json& j, const Normalizer* normalizer, const std::string& where,
+AddedTokens::AddedTokens(const Json& j, const Normalizer* normalizer, const Vocab& vocab, const std::string& where,
                          const std::string& origin) {
+  const int64_t model_size = int64_t(vocab.to_id.size());
+  int64_t max_added = -1;
   if (j.is_null()) return;
   if (!j.is_array()) throw Error(where, cat("expected an array, got ", json_type_name(j), " (", origin, ")"));
   for (size_t k = 0; k < j.size(); ++k) {
@@ -47,9 +52,20 @@ AddedTokens::AddedTokens(const Json& j, const Normalizer* normalizer, const std:
     AddedToken t;
     const int64_t id = json_int(j[k], "id", w, origin);
     if (id < 0 || id > INT32_MAX) throw Error(w + ".id", cat("expected a non-negative id, got ", id, " (", origin, ")"));
-    t.id = int32_t(id);
     t.content = json_string(j[k], "content", w, origin);
     if (t.content.empty()) throw Error(w + ".content", cat("expected a non-empty string (", origin, ")"));
+    if (const AddedToken* dup = by_content(t.content)) {
+      if (dup->id != id) log_warn("[", w, "] token \"", t.content, "\" is listed twice; keeping id ", dup->id, " (", origin, ")");
+      continue;
+    }
+    int64_t assigned = vocab.find(t.content);
+    if (assigned < 0)
+      assigned = max_added < 0 ? model_size : (max_added >= model_size || model_size == 0 ? max_added + 1 : model_size);
+    if (assigned != id)
+      log_warn("[", w, ".id] token \"", t.content, "\" is given id ", id, " but loads as id ", assigned,
+               ", as in the Rust tokenizers crate (", origin, ")");
+    max_added = std::max(max_added, assigned);
+    t.id = int32_t(assigned);
     t.special = json_bool_or(j[k], "special", false, w, origin);
     t.lstrip = json_bool_or(j[k], "lstrip", false, w, origin);
     t.rstrip = json_bool_or(j[k], "rstrip", false, w, origin);

@@ -33,7 +33,11 @@ class AddedTokens {
  public:
   AddedTokens() = default;
   // j: the "added_tokens" array; normalizer: used on normalized=true contents (may be null).
-  AddedTokens(const Json& j, const Normalizer* normalizer, const std::string& where, const std::string& origin);
+  // Ids are assigned as the Rust crate assigns them on load, not read from "id": a token already in
+  // the model vocab keeps that id, others get the next free id past the vocab (the crate only warns
+  // when the file says otherwise, and so do we).
+  AddedTokens(const Json& j, const Normalizer* normalizer, const Vocab& vocab, const std::string& where,
+              const std::string& origin);
   // Splits text into segments, normalizing the non-token text.
   void split(std::string_view text, const Normalizer* normalizer, std::vector<Segment>& out) const;
   const std::vector<AddedToken>& tokens() const { return tokens_; }

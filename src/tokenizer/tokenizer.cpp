@@ -42,7 +42,8 @@ Tokenizer Tokenizer::from_json(const Json& j, const std::string& origin, Tokeniz
   impl->model = make_model(json_field(j, "model", w, origin), w + ".model", origin);
   impl->post_processor = make_post_processor(field("post_processor"), w + ".post_processor", origin);
   impl->decoder = make_decoder(field("decoder"), w + ".decoder", origin);
-  impl->added = AddedTokens(field("added_tokens"), impl->normalizer.get(), w + ".added_tokens", origin);
+  impl->added = AddedTokens(field("added_tokens"), impl->normalizer.get(), impl->model->vocab(), w + ".added_tokens",
+                            origin);
   impl->config = std::move(config);
   impl->vocab_size = impl->model->vocab().to_token.size();
   for (const auto& t : impl->added.tokens()) impl->vocab_size = std::max(impl->vocab_size, size_t(t.id) + 1);
