@@ -10,6 +10,7 @@
 #include "core/file.h"
 #include "core/json.h"
 #include "testing/testing.h"
+#include "tokenizer/normalizer.h"
 #include "tokenizer/tokenizer.h"
 
 namespace tandem::tokenizer {
@@ -103,11 +104,13 @@ TEST_P(HfParity, IdsAndDecodeMatchRustTokenizers) {
     EXPECT_EQ(tok.decode(ref_ids), ref[k]["decoded_special"].get<std::string>());
     EXPECT_EQ(tok.decode(ref_ids, true), ref[k]["decoded_skip"].get<std::string>());
   }
-  // Lossless: byte-level and byte-fallback models reproduce the input (Llama 2's Strip decoder
-  // drops one leading space, so lines starting with a space are skipped there).
+  // Lossless: byte-level and byte-fallback models reproduce the input, up to Qwen3's NFC normalizer.
+  // Llama 2 (legacy SentencePiece) is lossy by design in two places, skipped here: its Strip decoder
+  // drops one leading space, and text after an inline special token gains a "▁".
   for (const auto& line : lines) {
-    if (GetParam() == "llama2" && line.starts_with(" ")) continue;
-    EXPECT_EQ(tok.decode(tok.encode(line, false)), line);
+    if (GetParam() == "llama2" && (line.starts_with(" ") || line.find("<s>") != std::string::npos)) continue;
+    const std::string want = GetParam() == "qwen3" ? unicode_normalize(line, "NFC") : line;
+    EXPECT_EQ(tok.decode(tok.encode(line, false)), want);
   }
   // Batch encoding gives the same ids as one-by-one encoding.
   const auto batch = tok.encode_batch(lines, true, 2);
