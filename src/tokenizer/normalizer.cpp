@@ -13,22 +13,49 @@
 
 namespace tandem::tokenizer {
 
+namespace {
+std::string normalize_run(std::string_view s, int opts) {
+  utf8proc_uint8_t* out = nullptr;
+  const auto n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()), utf8proc_ssize_t(s.size()), &out,
+                              utf8proc_option_t(opts));
+  if (n < 0) return std::string(s);  // invalid UTF-8 cannot come from a JSON string; keep the text as is
+  std::string r(reinterpret_cast<char*>(out), size_t(n));
+  std::free(out);
+  return r;
+}
+}  // namespace
+
+// Only the non-ASCII runs (with the ASCII character just before each, which a following combining
+// mark may compose with) go through utf8proc. This is exact for all four forms: an ASCII character
+// never changes, is a starter, and is never the second half of a composition, so cutting before one
+// cannot change the result.
 std::string unicode_normalize(const std::string& s, const std::string& form) {
-  bool ascii = true;
-  for (unsigned char c : s) ascii &= c < 0x80;
-  if (ascii) return s;  // every form is the identity on ASCII
   int opts = UTF8PROC_STABLE;
   if (form == "NFC") opts |= UTF8PROC_COMPOSE;
   else if (form == "NFD") opts |= UTF8PROC_DECOMPOSE;
   else if (form == "NFKC") opts |= UTF8PROC_COMPOSE | UTF8PROC_COMPAT;
   else opts |= UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT;
-  utf8proc_uint8_t* out = nullptr;
-  const auto n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()), utf8proc_ssize_t(s.size()), &out,
-                              utf8proc_option_t(opts));
-  if (n < 0) return s;  // invalid UTF-8 cannot come from a JSON string; keep the text as is
-  std::string r(reinterpret_cast<char*>(out), size_t(n));
-  std::free(out);
-  return r;
+  size_t first = 0;
+  while (first < s.size() && static_cast<unsigned char>(s[first]) < 0x80) ++first;
+  if (first == s.size()) return s;
+  std::string out;
+  out.reserve(s.size() + 16);
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t j = i;
+    while (j < s.size() && static_cast<unsigned char>(s[j]) < 0x80) ++j;
+    if (j == s.size()) {
+      out.append(s, i, j - i);
+      break;
+    }
+    const size_t start = j > i ? j - 1 : j;
+    out.append(s, i, start - i);
+    size_t k = j;
+    while (k < s.size() && static_cast<unsigned char>(s[k]) >= 0x80) ++k;
+    out += normalize_run(std::string_view(s).substr(start, k - start), opts);
+    i = k;
+  }
+  return out;
 }
 
 namespace {

@@ -9,15 +9,34 @@
 namespace tandem::tokenizer {
 
 void byte_level_encode(std::string_view s, std::string& out) {
-  for (unsigned char b : s) {
-    const uint32_t cp = byte_to_char(b);
-    if (cp < 0x80) {
-      out.push_back(char(cp));
-    } else {  // all alphabet code points are below U+0800: two bytes
-      out.push_back(char(0xC0 | (cp >> 6)));
-      out.push_back(char(0x80 | (cp & 0x3F)));
+  // UTF-8 of each byte's alphabet character, built once: {length, byte0, byte1}.
+  struct Table {
+    unsigned char enc[256][3];
+    Table() {
+      for (int b = 0; b < 256; ++b) {
+        const uint32_t cp = byte_to_char(uint8_t(b));
+        if (cp < 0x80) {
+          enc[b][0] = 1;
+          enc[b][1] = uint8_t(cp);
+        } else {  // all alphabet code points are below U+0800: two bytes
+          enc[b][0] = 2;
+          enc[b][1] = uint8_t(0xC0 | (cp >> 6));
+          enc[b][2] = uint8_t(0x80 | (cp & 0x3F));
+        }
+      }
     }
+  };
+  static const Table t;
+  const size_t base = out.size();
+  out.resize(base + 2 * s.size());
+  char* p = out.data() + base;
+  for (unsigned char b : s) {
+    const unsigned char* e = t.enc[b];
+    p[0] = char(e[1]);
+    p[1] = char(e[2]);
+    p += e[0];
   }
+  out.resize(size_t(p - out.data()));
 }
 
 namespace {
