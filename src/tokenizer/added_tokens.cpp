@@ -43,7 +43,7 @@ int32_t AddedTokens::Trie::longest(std::string_view s, size_t i, size_t* len) co
 
 AddedTokens::AddedTokens(const Json& j, const Normalizer* normalizer, const Vocab& vocab, const std::string& where,
                          const std::string& origin) {
-  const int64_t model_size = int64_t(vocab.to_id.size());
+  const int64_t model_size = int64_t(vocab.size());
   int64_t max_added = -1;
   if (j.is_null()) return;
   if (!j.is_array()) throw Error(where, cat("expected an array, got ", json_type_name(j), " (", origin, ")"));

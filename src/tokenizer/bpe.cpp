@@ -55,7 +55,9 @@ Bpe::Bpe(const Json& j, const std::string& where, const std::string& origin) : i
     byte_ids_[b] = vocab_.find(name);
   }
   char_ids_.reserve(1024);
-  for (const auto& [tok, id] : vocab_.to_id) {
+  for (size_t id = 0; id < vocab_.to_token.size(); ++id) {
+    const std::string& tok = vocab_.to_token[id];
+    if (tok.empty()) continue;
     size_t i = 0;
     const uint32_t cp = utf8_next(tok, i);
     if (i == tok.size()) char_ids_.insert(cp, uint64_t(uint32_t(id)));

@@ -21,16 +21,32 @@ struct StringHash {
 };
 using StringIdMap = std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>>;
 
-// token <-> id of a model's vocabulary.
-struct Vocab {
-  StringIdMap to_id;
+// token <-> id of a model's vocabulary. Lookup is an open-addressing table of (hash, id) slots
+// checked against to_token, so a probe touches one slot and one string: vocabularies of 100k-260k
+// entries are looked up ~1.5M times while loading merges.
+class Vocab {
+ public:
   std::vector<std::string> to_token;  // "" for ids the vocab does not define
+
   int32_t find(std::string_view s) const {
-    auto it = to_id.find(s);
-    return it == to_id.end() ? -1 : it->second;
+    if (slots_.empty()) return -1;
+    const uint64_t h = hash(s);
+    for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+      const uint64_t v = slots_[i];
+      if (v == 0) return -1;
+      if ((v >> 32) == (h >> 32) && to_token[uint32_t(v) - 1] == s) return int32_t(uint32_t(v) - 1);
+    }
   }
+  size_t size() const { return count_; }  // number of entries (the crate's get_vocab_size)
   // Reads {"token": id, ...}; where names the object (e.g. "tokenizer.model.vocab").
   static Vocab from_json(const Json& j, const std::string& where, const std::string& origin);
+
+ private:
+  static uint64_t hash(std::string_view s) { return std::hash<std::string_view>{}(s) * 0x9E3779B97F4A7C15ull; }
+  void insert(std::string_view s, int32_t id);
+  std::vector<uint64_t> slots_;  // (hash high 32 bits << 32) | (id + 1); 0 = empty
+  size_t mask_ = 0;
+  size_t count_ = 0;
 };
 
 class Model {

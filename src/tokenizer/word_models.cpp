@@ -6,20 +6,40 @@
 
 namespace tandem::tokenizer {
 
+void Vocab::insert(std::string_view s, int32_t id) {
+  const uint64_t h = hash(s);
+  for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+    if (slots_[i] == 0) {
+      slots_[i] = (h & 0xFFFFFFFF00000000ull) | uint64_t(uint32_t(id) + 1);
+      return;
+    }
+  }
+}
+
 Vocab Vocab::from_json(const Json& j, const std::string& where, const std::string& origin) {
   if (!j.is_object()) throw Error(where, cat("expected an object {token: id}, got ", json_type_name(j), " (", origin, ")"));
   Vocab v;
-  v.to_id.reserve(j.size());
+  std::vector<std::pair<const std::string*, int32_t>> entries;
+  entries.reserve(j.size());
   int64_t max_id = -1;
   for (auto it = j.begin(); it != j.end(); ++it) {
-    if (!it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > INT32_MAX)
+    if (!it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() >= INT32_MAX)
       throw Error(where + "." + it.key(), cat("expected a non-negative integer id, got ", it->dump(), " (", origin, ")"));
     const int64_t id = it->get<int64_t>();
-    v.to_id.emplace(it.key(), int32_t(id));
+    entries.emplace_back(&it.key(), int32_t(id));
     max_id = std::max(max_id, id);
   }
   v.to_token.assign(size_t(max_id + 1), std::string());
-  for (const auto& [tok, id] : v.to_id) v.to_token[size_t(id)] = tok;
+  size_t cap = 16;
+  while (cap < entries.size() * 2) cap <<= 1;
+  v.slots_.assign(cap, 0);
+  v.mask_ = cap - 1;
+  v.count_ = entries.size();
+  for (const auto& [tok, id] : entries) {
+    // Two tokens sharing one id (malformed file): the later one owns the id in both directions.
+    v.to_token[size_t(id)] = *tok;
+    v.insert(*tok, id);
+  }
   return v;
 }
 
