@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <bit>
 #include <cstdio>
+#include <cstring>
+#include <memory>
 #include <queue>
 
 #include "tokenizer/component_json.h"
@@ -19,13 +21,61 @@ std::atomic<uint64_t> g_next_instance{1};
 // Per-thread word caches, one per BPE instance; cleared when full rather than evicting (as the crate).
 constexpr size_t kCacheCapacity = 1 << 16;
 constexpr size_t kCacheMaxWord = 256;
-using WordCache = std::unordered_map<std::string, std::vector<int32_t>, StringHash, std::equal_to<>>;
+
+// word -> ids, open addressing over one flat arena: a hit costs one hash, one slot and one memcmp.
+// Full -> cleared, not evicted (the crate does the same with its capacity).
+class WordCache {
+ public:
+  WordCache() : slots_(kCacheCapacity * 2, 0) {}
+  // Returns the ids of word or nullptr; *h receives the hash for a following put().
+  const int32_t* get(std::string_view word, uint64_t* h, size_t* n) const {
+    *h = std::hash<std::string_view>{}(word) | 1;  // never 0, which marks an empty slot
+    for (size_t i = *h & kMask;; i = (i + 1) & kMask) {
+      const uint64_t v = slots_[i];
+      if (v == 0) return nullptr;
+      const Entry& e = entries_[v >> 32];
+      if (e.hash == *h && e.key_len == word.size() &&
+          std::memcmp(arena_.data() + e.key_off, word.data(), word.size()) == 0) {
+        *n = e.ids_len;
+        return ids_.data() + e.ids_off;
+      }
+    }
+  }
+  void put(std::string_view word, uint64_t h, const int32_t* ids, size_t n) {
+    if (entries_.size() >= kCacheCapacity) {
+      std::fill(slots_.begin(), slots_.end(), 0);
+      entries_.clear();
+      arena_.clear();
+      ids_.clear();
+    }
+    size_t i = h & kMask;
+    while (slots_[i] != 0) i = (i + 1) & kMask;
+    slots_[i] = (uint64_t(entries_.size()) << 32) | 1;
+    entries_.push_back({h, uint32_t(arena_.size()), uint32_t(word.size()), uint32_t(ids_.size()), uint32_t(n)});
+    arena_.append(word);
+    ids_.insert(ids_.end(), ids, ids + n);
+  }
+
+ private:
+  static constexpr size_t kMask = kCacheCapacity * 2 - 1;
+  struct Entry {
+    uint64_t hash;
+    uint32_t key_off, key_len, ids_off, ids_len;
+  };
+  std::vector<uint64_t> slots_;  // (entry index << 32) | 1; 0 = empty
+  std::vector<Entry> entries_;
+  std::string arena_;
+  std::vector<int32_t> ids_;
+};
+
 WordCache& thread_cache(uint64_t instance) {
-  thread_local std::unordered_map<uint64_t, WordCache> caches;
+  thread_local std::unordered_map<uint64_t, std::unique_ptr<WordCache>> caches;
   thread_local uint64_t last_instance = 0;
-  thread_local WordCache* last = nullptr;  // map nodes never move, so the pointer stays valid
+  thread_local WordCache* last = nullptr;
   if (instance != last_instance) {
-    last = &caches[instance];
+    auto& c = caches[instance];
+    if (!c) c = std::make_unique<WordCache>();
+    last = c.get();
     last_instance = instance;
   }
   return *last;
@@ -216,15 +266,15 @@ void Bpe::tokenize(std::string_view word, std::vector<int32_t>& out) const {
   if (word.empty()) return;
   if (word.size() > kCacheMaxWord) return tokenize_uncached(word, out);
   WordCache& cache = thread_cache(instance_);
-  auto it = cache.find(word);
-  if (it != cache.end()) {
-    out.insert(out.end(), it->second.begin(), it->second.end());
+  uint64_t h;
+  size_t n;
+  if (const int32_t* hit = cache.get(word, &h, &n)) {
+    out.insert(out.end(), hit, hit + n);
     return;
   }
   const size_t start = out.size();
   tokenize_uncached(word, out);
-  if (cache.size() >= kCacheCapacity) cache.clear();
-  cache.emplace(std::string(word), std::vector<int32_t>(out.begin() + start, out.end()));
+  cache.put(word, h, out.data() + start, out.size() - start);
 }
 
 std::unique_ptr<Model> make_bpe(const Json& j, const std::string& where, const std::string& origin) {
