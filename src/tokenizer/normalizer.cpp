@@ -74,7 +74,11 @@ class Lowercase : public Normalizer {
   void normalize(std::string& s) const override {
     std::string out;
     out.reserve(s.size());
-    for (size_t i = 0; i < s.size();) utf8_append(out, to_lower(utf8_next(s, i)));
+    for (size_t i = 0; i < s.size();) {
+      const uint32_t cp = utf8_next(s, i);
+      if (cp == 0x130) out += "i\xCC\x87";  // the one code point whose lowercase is two (Rust char::to_lowercase)
+      else utf8_append(out, to_lower(cp));
+    }
     s.swap(out);
   }
 };
@@ -180,6 +184,20 @@ class Bert : public Normalizer {
   bool clean_, cjk_, strip_, lower_;
 };
 
+// Drops nonspacing marks (Mn) without decomposing first: StripAccents is meant to follow NFD/NFKD.
+class StripMarks : public Normalizer {
+ public:
+  void normalize(std::string& s) const override {
+    std::string out;
+    out.reserve(s.size());
+    for (size_t i = 0; i < s.size();) {
+      const uint32_t cp = utf8_next(s, i);
+      if (utf8proc_category(utf8proc_int32_t(cp)) != UTF8PROC_CATEGORY_MN) utf8_append(out, cp);
+    }
+    s.swap(out);
+  }
+};
+
 class Sequence : public Normalizer {
  public:
   explicit Sequence(std::vector<std::unique_ptr<Normalizer>> v) : items_(std::move(v)) {}
@@ -201,7 +219,7 @@ std::unique_ptr<Normalizer> make_normalizer(const Json& j, const std::string& wh
   if (type == "Strip")
     return std::make_unique<Strip>(json_bool_or(j, "strip_left", true, where, origin),
                                    json_bool_or(j, "strip_right", true, where, origin));
-  if (type == "StripAccents") return std::make_unique<Bert>(false, false, true, false);
+  if (type == "StripAccents") return std::make_unique<StripMarks>();
   if (type == "Replace")
     return std::make_unique<Replace>(parse_pattern(json_field(j, "pattern", where, origin), where + ".pattern", origin),
                                      json_string(j, "content", where, origin));

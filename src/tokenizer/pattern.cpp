@@ -31,11 +31,42 @@ MatchState& match_state() {
 }
 }  // namespace
 
+std::string onig_word_classes(const std::string& p) {
+  static const char* kWord = "\\p{L}\\p{M}\\p{N}\\p{Pc}";
+  std::string out;
+  bool in_class = false;
+  for (size_t i = 0; i < p.size(); ++i) {
+    const char c = p[i];
+    if (c == '\\' && i + 1 < p.size()) {
+      const char n = p[++i];
+      if (n == 'w') out += in_class ? std::string(kWord) : cat("[", kWord, "]");
+      else if (n == 'W' && !in_class) out += cat("[^", kWord, "]");
+      else {
+        out += c;
+        out += n;
+      }
+      continue;
+    }
+    if (c == '[' && !in_class) {
+      in_class = true;
+      out += c;
+      // A ']' right after '[' or '[^' is a literal member, not the end of the class.
+      if (i + 1 < p.size() && p[i + 1] == '^') out += p[++i];
+      if (i + 1 < p.size() && p[i + 1] == ']') out += p[++i];
+      continue;
+    }
+    if (c == ']' && in_class) in_class = false;
+    out += c;
+  }
+  return out;
+}
+
 Regex::Regex(const std::string& pattern, const std::string& where, const std::string& origin) : source_(pattern) {
   int err = 0;
   PCRE2_SIZE off = 0;
-  auto* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), PCRE2_UTF | PCRE2_UCP,
-                             &err, &off, nullptr);
+  const std::string translated = onig_word_classes(pattern);
+  auto* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(translated.data()), translated.size(),
+                             PCRE2_UTF | PCRE2_UCP, &err, &off, nullptr);
   if (!code) {
     PCRE2_UCHAR msg[256];
     pcre2_get_error_message(err, msg, sizeof(msg));

@@ -33,6 +33,11 @@ class Regex {
   void* code_ = nullptr;  // pcre2_code*
 };
 
+// Rewrites \w and \W into Oniguruma's Unicode word class (letters, marks, numbers, connector
+// punctuation), which PCRE2 before 10.43 narrows to letters, numbers and '_' even with UCP.
+// (\W inside a character class is left alone; no known tokenizer uses it.)
+std::string onig_word_classes(const std::string& pattern);
+
 // The thing to split on. Exactly one of regex / literal / predicate is set.
 struct Pattern {
   std::shared_ptr<Regex> regex;

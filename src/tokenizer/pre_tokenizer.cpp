@@ -192,7 +192,7 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const Json& j, const std::strin
   if (type == "Whitespace") {
     auto s = std::make_unique<Splits>();
     Pattern p;
-    p.regex = std::make_shared<Regex>("\\w+|[^\\w\\s]+", where, origin);
+    p.regex = std::make_shared<Regex>("\\w+|[^\\w\\s]+", where, origin);  // \w as Oniguruma's, see pattern.h
     p.invert = true;
     s->add(std::move(p), SplitBehavior::kRemoved);
     return s;

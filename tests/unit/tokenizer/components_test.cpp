@@ -102,6 +102,13 @@ std::vector<Case> cases() {
                                                             {{"type", "Replace"}, {"pattern", {{"String", "ing"}}}, {"content", "in"}},
                                                             {{"type", "Prepend"}, {"prepend", "▁"}}})}},
                               ws_split)});
+  c.push_back({"normalizer_strip_accents",
+               tokenizer_json(bpe_model(kMerges, "", "", false, "<unk>"),
+                              {{"type", "Sequence"},
+                               {"normalizers", Json::array({{{"type", "NFD"}}, {{"type", "StripAccents"}}, {{"type", "Lowercase"}}})}},
+                              ws)});
+  c.push_back({"normalizer_strip_accents_only",
+               tokenizer_json(bpe_model(kMerges, "", "", false, "<unk>"), {{"type", "StripAccents"}}, ws)});
   // SentencePiece style: Metaspace + byte fallback + decoders.
   for (const char* scheme : {"always", "first", "never"})
     c.push_back({cat("metaspace_", scheme),
@@ -191,6 +198,8 @@ std::vector<Case> cases() {
     c.push_back({cat("split_invert_", b),
                  tokenizer_json(bpe_model(kMerges, "", "", false, "<unk>"), nullptr, split("[a-z]+", b, true))});
   }
+  c.push_back({"split_word_class", tokenizer_json(bpe_model(kMerges, "", "", false, "<unk>"), {{"type", "NFD"}},
+                                                  split("\\w+|[^\\w\\s]+|\\W", "Isolated"))});
   c.push_back({"split_literal", tokenizer_json(bpe_model(kMerges, "", "", false, "<unk>"), nullptr, split("th", "MergedWithNext", false, true))});
   // WordPiece with BERT normalizer, pre-tokenizer, processor and decoder.
   {
@@ -215,7 +224,8 @@ std::vector<std::string> inputs() {
   return {"the thing and the rest", "  The THING, isn't it?  ", "Thé straße 12345 1212", "abc",
           "unaffable hello world! Hello, the caf\xc3\xa9s", "e\xcc\x81t\xc3\xa9 \xef\xac\x81 \xe2\x91\xa0", "",
           " ", "a  b\t\tc\n\nd", "你好 好", "<s>the</s> <mask> the [R]   x <mask>", "a word words sword word",
-          "the<mask>the", "x\xe2\x96\x81y \xe2\x96\x81\xe2\x96\x81z", "q\xc3\xb0 \xf0\x9f\x99\x82 zz"};
+          "the<mask>the", "x\xe2\x96\x81y \xe2\x96\x81\xe2\x96\x81z", "q\xc3\xb0 \xf0\x9f\x99\x82 zz",
+          "\xc4\xb0stanbul \xce\x9f\xce\x94\xce\x9f\xce\xa3 Stra\xc3\x9f\x65 \xc7\x85 \xe1\xba\x9e"};
 }
 
 TEST(TokenizerComponents, MatchRustTokenizersOnHandWrittenFiles) {
