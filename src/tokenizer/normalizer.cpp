@@ -184,7 +184,8 @@ class Bert : public Normalizer {
   bool clean_, cjk_, strip_, lower_;
 };
 
-// Drops nonspacing marks (Mn) without decomposing first: StripAccents is meant to follow NFD/NFKD.
+// Drops every mark (Mn, Mc, Me: the crate's is_combining_mark) without decomposing first:
+// StripAccents is meant to follow NFD/NFKD. (BertNormalizer's accent stripping drops Mn only.)
 class StripMarks : public Normalizer {
  public:
   void normalize(std::string& s) const override {
@@ -192,7 +193,8 @@ class StripMarks : public Normalizer {
     out.reserve(s.size());
     for (size_t i = 0; i < s.size();) {
       const uint32_t cp = utf8_next(s, i);
-      if (utf8proc_category(utf8proc_int32_t(cp)) != UTF8PROC_CATEGORY_MN) utf8_append(out, cp);
+      const auto c = utf8proc_category(utf8proc_int32_t(cp));
+      if (c != UTF8PROC_CATEGORY_MN && c != UTF8PROC_CATEGORY_MC && c != UTF8PROC_CATEGORY_ME) utf8_append(out, cp);
     }
     s.swap(out);
   }

@@ -32,15 +32,22 @@ MatchState& match_state() {
 }  // namespace
 
 std::string onig_word_classes(const std::string& p) {
-  static const char* kWord = "\\p{L}\\p{M}\\p{N}\\p{Pc}";
+  // Oniguruma's Unicode \w, probed against the Rust crate: letters, Nl, marks, decimal digits,
+  // connector punctuation and the Other_Alphabetic symbols (circled and squared letters); no other
+  // No, no join controls. Outside a bracket class Oniguruma also takes the Latin-1 table's
+  // superscripts and fractions as word characters; inside one ([^\w\s]) it does not.
+  static const std::string kWord =
+      "\\p{L}\\p{Nl}\\p{M}\\p{Nd}\\p{Pc}\\x{24B6}-\\x{24E9}\\x{1F130}-\\x{1F149}\\x{1F150}-\\x{1F169}"
+      "\\x{1F170}-\\x{1F189}";
+  static const std::string kWordOutside = kWord + "\\x{B2}\\x{B3}\\x{B9}\\x{BC}-\\x{BE}";
   std::string out;
   bool in_class = false;
   for (size_t i = 0; i < p.size(); ++i) {
     const char c = p[i];
     if (c == '\\' && i + 1 < p.size()) {
       const char n = p[++i];
-      if (n == 'w') out += in_class ? std::string(kWord) : cat("[", kWord, "]");
-      else if (n == 'W' && !in_class) out += cat("[^", kWord, "]");
+      if (n == 'w') out += in_class ? kWord : cat("[", kWordOutside, "]");
+      else if (n == 'W' && !in_class) out += cat("[^", kWordOutside, "]");
       else {
         out += c;
         out += n;

@@ -33,8 +33,8 @@ class Regex {
   void* code_ = nullptr;  // pcre2_code*
 };
 
-// Rewrites \w and \W into Oniguruma's Unicode word class (letters, marks, numbers, connector
-// punctuation), which PCRE2 before 10.43 narrows to letters, numbers and '_' even with UCP.
+// Rewrites \w and \W into Oniguruma's Unicode word class (Alphabetic, marks, decimal digits,
+// connector punctuation, join controls); PCRE2 10.42 with UCP means letters, all numbers and '_'.
 // (\W inside a character class is left alone; no known tokenizer uses it.)
 std::string onig_word_classes(const std::string& pattern);
 

@@ -192,7 +192,12 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const Json& j, const std::strin
   if (type == "Whitespace") {
     auto s = std::make_unique<Splits>();
     Pattern p;
-    p.regex = std::make_shared<Regex>("\\w+|[^\\w\\s]+", where, origin);  // \w as Oniguruma's, see pattern.h
+    // The crate compiles this one with Rust's regex crate, not Oniguruma: \w is UTS #18's
+    // (Alphabetic, marks, decimal digits, connector punctuation, join controls) and \s White_Space.
+    p.regex = std::make_shared<Regex>(
+        "[\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}]+"
+        "|[^\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}\\p{White_Space}]+",
+        where, origin);
     p.invert = true;
     s->add(std::move(p), SplitBehavior::kRemoved);
     return s;

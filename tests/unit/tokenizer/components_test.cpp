@@ -9,6 +9,7 @@
 #include "core/file.h"
 #include "core/json.h"
 #include "testing/testing.h"
+#include "unit/tokenizer/corpus.h"
 #include "tokenizer/tokenizer.h"
 
 namespace tandem::tokenizer {
@@ -231,7 +232,8 @@ std::vector<std::string> inputs() {
 TEST(TokenizerComponents, MatchRustTokenizersOnHandWrittenFiles) {
   TempDir tmp("tok_components");
   const auto cs = cases();
-  const auto in = inputs();
+  auto in = inputs();
+  for (auto& l : random_lines(60, 0xC0FFEEull)) in.push_back(std::move(l));
   std::string body;
   for (const auto& t : in) body += Json{{"text", t}}.dump() + "\n";
   write_file_atomic(tmp.file("in.jsonl"), body);
