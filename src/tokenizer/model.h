@@ -1,7 +1,7 @@
-// The word-level models of tokenizer.json ("model"): BPE (bpe.cpp), WordPiece and WordLevel (word_models.cpp).
+// The word-level models of tokenizer.json ("model"): BPE (bpe.cpp), Unigram (unigram.cpp), WordPiece and
+// WordLevel (word_models.cpp).
 // A model turns one pre-tokenized word into ids and owns the base vocabulary.
 // Not here: added tokens (added_tokens.cpp) and the text pipeline around the model (tokenizer.cpp).
-// Unigram is not implemented: loading one raises an Error naming the model type.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -40,6 +40,8 @@ class Vocab {
   size_t size() const { return count_; }  // number of entries (the crate's get_vocab_size)
   // Reads {"token": id, ...}; where names the object (e.g. "tokenizer.model.vocab").
   static Vocab from_json(const Json& j, const std::string& where, const std::string& origin);
+  // Ids are positions in tokens (Unigram's list form).
+  static Vocab from_tokens(const std::vector<std::string>& tokens);
 
  private:
   static uint64_t hash(std::string_view s) { return std::hash<std::string_view>{}(s) * 0x9E3779B97F4A7C15ull; }
@@ -64,6 +66,7 @@ class Model {
 std::unique_ptr<Model> make_model(const Json& j, const std::string& where, const std::string& origin);
 
 std::unique_ptr<Model> make_bpe(const Json& j, const std::string& where, const std::string& origin);
+std::unique_ptr<Model> make_unigram(const Json& j, const std::string& where, const std::string& origin);
 std::unique_ptr<Model> make_wordpiece(const Json& j, const std::string& where, const std::string& origin);
 std::unique_ptr<Model> make_wordlevel(const Json& j, const std::string& where, const std::string& origin);
 

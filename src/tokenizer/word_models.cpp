@@ -43,6 +43,18 @@ Vocab Vocab::from_json(const Json& j, const std::string& where, const std::strin
   return v;
 }
 
+Vocab Vocab::from_tokens(const std::vector<std::string>& tokens) {
+  Vocab v;
+  v.to_token = tokens;
+  size_t cap = 16;
+  while (cap < tokens.size() * 2) cap <<= 1;
+  v.slots_.assign(cap, 0);
+  v.mask_ = cap - 1;
+  v.count_ = tokens.size();
+  for (size_t id = 0; id < tokens.size(); ++id) v.insert(tokens[id], int32_t(id));
+  return v;
+}
+
 namespace {
 
 class WordPiece : public Model {
@@ -131,11 +143,9 @@ std::unique_ptr<Model> make_model(const Json& j, const std::string& where, const
   if (type == "BPE") return make_bpe(j, where, origin);
   if (type == "WordPiece") return make_wordpiece(j, where, origin);
   if (type == "WordLevel") return make_wordlevel(j, where, origin);
-  if (type == "Unigram")
-    throw Error(where + ".type", cat("model type \"Unigram\" is not supported by Tandem yet, supported: BPE, "
-                                     "WordPiece, WordLevel (", origin, ")"));
+  if (type == "Unigram") return make_unigram(j, where, origin);
   throw Error(where + ".type",
-              cat("unknown model type, expected one of BPE, WordPiece, WordLevel, got \"", type, "\" (", origin, ")"));
+              cat("unknown model type, expected one of BPE, Unigram, WordPiece, WordLevel, got \"", type, "\" (", origin, ")"));
 }
 
 }  // namespace tandem::tokenizer

@@ -202,6 +202,29 @@ std::vector<Case> cases() {
   c.push_back({"split_word_class", tokenizer_json(bpe_model(kMerges, "", "", false, "<unk>"), {{"type", "NFD"}},
                                                   split("\\w+|[^\\w\\s]+|\\W", "Isolated"))});
   c.push_back({"split_literal", tokenizer_json(bpe_model(kMerges, "", "", false, "<unk>"), nullptr, split("th", "MergedWithNext", false, true))});
+  // Unigram: scores chosen so that Viterbi has real choices ("the" vs "th"+"e", "▁t"+"he").
+  for (const bool fallback : {false, true}) {
+    Json vocab = Json::array({Json::array({"<unk>", 0.0})});
+    const std::pair<const char*, double> pieces[] = {
+        {"▁", -2.0}, {"▁the", -3.0}, {"▁t", -2.5}, {"he", -2.0}, {"th", -3.5}, {"e", -3.0}, {"t", -3.2}, {"h", -3.4},
+        {"a", -3.0}, {"an", -3.3}, {"and", -4.0}, {"▁a", -3.1}, {"n", -3.5}, {"d", -3.6}, {"i", -3.4}, {"ng", -3.9},
+        {"ing", -4.5}, {"in", -3.6}, {"g", -3.8}, {"s", -3.1}, {"1", -4.0}, {"12", -4.1}, {"2", -4.2}, {"é", -5.0},
+        {"好", -5.5}, {"▁你", -6.0}, {",", -3.0}, {".", -3.0}, {"r", -3.3}, {"o", -3.2}, {"w", -3.9}, {"l", -3.5}};
+    for (auto [p, sc] : pieces) vocab.push_back(Json::array({p, sc}));
+    if (fallback)
+      for (int b = 0; b < 256; ++b) {
+        char name[8];
+        std::snprintf(name, sizeof(name), "<0x%02X>", b);
+        vocab.push_back(Json::array({name, -10.0}));
+      }
+    const Json metaspace = {{"type", "Metaspace"}, {"replacement", "▁"}, {"prepend_scheme", "always"}, {"split", true}};
+    c.push_back({fallback ? "unigram_byte_fallback" : "unigram",
+                 tokenizer_json({{"type", "Unigram"}, {"unk_id", 0}, {"vocab", vocab}, {"byte_fallback", fallback}},
+                                {{"type", "NFKC"}}, metaspace, nullptr,
+                                {{"type", "Sequence"},
+                                 {"decoders", Json::array({metaspace, {{"type", "ByteFallback"}}, {{"type", "Fuse"}}})}},
+                                Json::array({added(0, "<unk>", true)}))});
+  }
   // WordPiece with BERT normalizer, pre-tokenizer, processor and decoder.
   {
     Json vocab = Json::object();

@@ -101,10 +101,11 @@ TEST(TokenizerErrors, UnknownComponentTypesNameTheType) {
     EXPECT_NE(msg.find("Magic"), std::string::npos) << msg;
   }
   Json j = small_tokenizer();
-  j["model"]["type"] = "Unigram";
+  j["model"] = {{"type", "Unigram"}, {"unk_id", 0}, {"vocab", Json::array({Json::array({"<unk>", 0.0}), Json::array({"a", "high"})})}};
   std::string msg;
-  EXPECT_EQ(error_where(j, &msg), "tokenizer.model.type");
-  EXPECT_NE(msg.find("Unigram"), std::string::npos);
+  EXPECT_EQ(error_where(j, &msg), "tokenizer.model.vocab[1]");
+  j["model"] = {{"type", "Unigram"}, {"unk_id", 7}, {"vocab", Json::array({Json::array({"<unk>", 0.0}), Json::array({"a", -1.0})})}};
+  EXPECT_EQ(error_where(j, &msg), "tokenizer.model.unk_id");
   j = small_tokenizer();
   j["normalizer"] = {{"type", "Sequence"}, {"normalizers", {{{"type", "Precompiled"}, {"precompiled_charsmap", "x"}}}}};
   EXPECT_EQ(error_where(j, &msg), "tokenizer.normalizer.normalizers[0].type");
