@@ -67,6 +67,11 @@ size_t Tokenizer::vocab_size() const { return impl_->vocab_size; }
 
 std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special) const {
   const Impl& m = *impl_;
+  // The regex engine is run without its own UTF-8 check (it would rescan every piece), so invalid
+  // input is refused here, once.
+  const size_t valid = utf8_valid_prefix(text);
+  if (valid != text.size())
+    throw Error("tokenizer.encode", cat("text is not valid UTF-8, expected a valid sequence at byte offset ", valid));
   thread_local std::vector<Segment> segments;
   thread_local std::vector<Piece> pieces;
   m.added.split(text, m.normalizer.get(), segments);

@@ -5,6 +5,7 @@
 #include <utf8proc.h>
 
 #include <array>
+#include <cstring>
 
 namespace tandem::tokenizer {
 
@@ -74,14 +75,26 @@ size_t valid_seq(std::string_view s, size_t i) {
 }
 }  // namespace
 
-bool utf8_valid(std::string_view bytes) {
-  for (size_t i = 0; i < bytes.size();) {
+size_t utf8_valid_prefix(std::string_view bytes) {
+  size_t i = 0;
+  while (i < bytes.size()) {
+    // ASCII fast path, 8 bytes at a time.
+    if (i + 8 <= bytes.size()) {
+      uint64_t w;
+      std::memcpy(&w, bytes.data() + i, 8);
+      if ((w & 0x8080808080808080ull) == 0) {
+        i += 8;
+        continue;
+      }
+    }
     const size_t n = valid_seq(bytes, i);
-    if (n == 0) return false;
+    if (n == 0) return i;
     i += n;
   }
-  return true;
+  return i;
 }
+
+bool utf8_valid(std::string_view bytes) { return utf8_valid_prefix(bytes) == bytes.size(); }
 
 std::string utf8_lossy(std::string_view bytes) {
   std::string out;

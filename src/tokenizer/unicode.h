@@ -27,6 +27,8 @@ bool utf8_incomplete_tail(std::string_view s);
 // Replaces every invalid sequence by U+FFFD, as Rust's String::from_utf8_lossy does.
 std::string utf8_lossy(std::string_view bytes);
 bool utf8_valid(std::string_view bytes);
+// Length of the longest valid UTF-8 prefix of bytes.
+size_t utf8_valid_prefix(std::string_view bytes);
 
 bool is_whitespace(uint32_t cp);    // Rust char::is_whitespace (White_Space property)
 bool is_alphanumeric(uint32_t cp);  // Rust char::is_alphanumeric (L*, N*)

@@ -112,6 +112,19 @@ TEST(TokenizerErrors, UnknownComponentTypesNameTheType) {
   EXPECT_NE(msg.find("Precompiled"), std::string::npos);
 }
 
+TEST(TokenizerErrors, InvalidUtf8TextIsRefused) {
+  const Tokenizer tok = Tokenizer::from_json(small_tokenizer(), "ok.json");
+  try {
+    tok.encode("ab\xC3(c");
+    ADD_FAILURE() << "expected an Error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.where(), "tokenizer.encode");
+    EXPECT_NE(std::string(e.what()).find("offset 2"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(tok.encode("abcdefgh\xED\xA0\x80"), Error);  // a UTF-16 surrogate encoded in UTF-8
+  EXPECT_EQ(utf8_valid_prefix("abcdefghij\xF0\x9F\x99\x82\xF0\x9F"), 14u);
+}
+
 TEST(TokenizerErrors, FromDirWithoutTokenizerJson) {
   tandem::testing::TempDir dir("tok_empty");
   EXPECT_THROW(Tokenizer::from_dir(dir.path()), Error);
