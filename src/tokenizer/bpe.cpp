@@ -26,11 +26,12 @@ constexpr size_t kCacheMaxWord = 256;
 // Full -> cleared, not evicted (the crate does the same with its capacity).
 class WordCache {
  public:
-  WordCache() : slots_(kCacheCapacity * 2, 0) {}
+  // Starts small (one cache exists per thread and BPE instance) and doubles up to the capacity.
+  WordCache() : slots_(1024, 0), mask_(1023) {}
   // Returns the ids of word or nullptr; *h receives the hash for a following put().
   const int32_t* get(std::string_view word, uint64_t* h, size_t* n) const {
     *h = std::hash<std::string_view>{}(word) | 1;  // never 0, which marks an empty slot
-    for (size_t i = *h & kMask;; i = (i + 1) & kMask) {
+    for (size_t i = *h & mask_;; i = (i + 1) & mask_) {
       const uint64_t v = slots_[i];
       if (v == 0) return nullptr;
       const Entry& e = entries_[v >> 32];
@@ -47,22 +48,30 @@ class WordCache {
       entries_.clear();
       arena_.clear();
       ids_.clear();
+    } else if ((entries_.size() + 1) * 2 > slots_.size()) {
+      slots_.assign(slots_.size() * 2, 0);
+      mask_ = slots_.size() - 1;
+      for (size_t e = 0; e < entries_.size(); ++e) place(entries_[e].hash, e);
     }
-    size_t i = h & kMask;
-    while (slots_[i] != 0) i = (i + 1) & kMask;
-    slots_[i] = (uint64_t(entries_.size()) << 32) | 1;
+    place(h, entries_.size());
     entries_.push_back({h, uint32_t(arena_.size()), uint32_t(word.size()), uint32_t(ids_.size()), uint32_t(n)});
     arena_.append(word);
     ids_.insert(ids_.end(), ids, ids + n);
   }
 
  private:
-  static constexpr size_t kMask = kCacheCapacity * 2 - 1;
+  void place(uint64_t h, size_t entry) {
+    size_t i = h & mask_;
+    while (slots_[i] != 0) i = (i + 1) & mask_;
+    slots_[i] = (uint64_t(entry) << 32) | 1;
+  }
+
   struct Entry {
     uint64_t hash;
     uint32_t key_off, key_len, ids_off, ids_len;
   };
   std::vector<uint64_t> slots_;  // (entry index << 32) | 1; 0 = empty
+  size_t mask_;
   std::vector<Entry> entries_;
   std::string arena_;
   std::vector<int32_t> ids_;
