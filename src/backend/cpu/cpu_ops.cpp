@@ -21,7 +21,7 @@ float* opt_mut(Tensor& t) { return t.defined() ? t.f32() : nullptr; }
 
 template <class F>
 void convert_loop(int64_t n, F f) {
-#pragma omp parallel for schedule(static) if (n > 65536)
+#pragma omp parallel for schedule(static) if (n >= kMinParallelElems)
   for (int64_t i = 0; i < n; ++i) f(i);
 }
 
@@ -84,7 +84,7 @@ class CpuOps final : public Ops {
     const float* p = x.f32();
     const int64_t n = x.numel(), kBlocks = 64, per = (n + kBlocks - 1) / kBlocks;
     double part[kBlocks] = {};
-#pragma omp parallel for schedule(static) if (n > 65536)
+#pragma omp parallel for schedule(static) if (n >= kMinParallelElems)
     for (int64_t b = 0; b < kBlocks; ++b) {
       double s = 0;
       for (int64_t i = b * per; i < std::min(n, (b + 1) * per); ++i) s += double(p[i]) * p[i];
@@ -112,7 +112,7 @@ class CpuOps final : public Ops {
     TD_ASSERT(y.dim(-1) == O, "bias size");
     float* yp = y.f32();
     const float* bp = bias.f32();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * O >= kMinParallelElems)
     for (int64_t n = 0; n < N; ++n)
       for (int64_t o = 0; o < O; ++o) yp[n * O + o] += bp[o];
   }
@@ -122,7 +122,7 @@ class CpuOps final : public Ops {
     TD_ASSERT(dy.dim(-1) == O, "bias size");
     const float* d = dy.f32();
     float* db = dbias.f32();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * O >= kMinParallelElems)
     for (int64_t o = 0; o < O; ++o) {
       double s = 0;
       for (int64_t n = 0; n < N; ++n) s += d[n * O + o];
@@ -136,7 +136,7 @@ class CpuOps final : public Ops {
     const int32_t* id = ids.i32();
     const float* tp = table.f32();
     float* o = out.f32();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * C >= kMinParallelElems)
     for (int64_t n = 0; n < N; ++n) {
       const int64_t t = id[n];
       TD_ASSERT(t >= 0 && t < V, "token id ", t, " outside vocab ", V, " (validated at batch build)");

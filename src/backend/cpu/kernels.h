@@ -8,6 +8,10 @@
 
 namespace tandem::cpu {
 
+// Below this many elements an elementwise kernel runs on the calling thread: waking the team
+// costs more than the work, and far more when another process holds the other core.
+constexpr int64_t kMinParallelElems = int64_t(1) << 16;
+
 // Row-major GEMM: C[M,N] = alpha * op(A) op(B) + beta * C. oneDNN by default; OpenBLAS when
 // TANDEM_DEBUG_GEMM=openblas (for benchmarking the two). Called inside an OpenMP region it runs
 // on the calling thread only.

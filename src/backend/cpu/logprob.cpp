@@ -32,7 +32,7 @@ std::vector<int64_t> rows_with_target(const int32_t* targets, int64_t N) {
 }
 
 void gather_rows(const float* h, const std::vector<int64_t>& rows, int64_t r0, int64_t tc, int64_t C, float* out) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (tc * C >= kMinParallelElems)
   for (int64_t r = 0; r < tc; ++r) std::copy(h + rows[r0 + r] * C, h + (rows[r0 + r] + 1) * C, out + r * C);
 }
 // sum_j e^{l_j - mx} and sum_j e^{l_j - mx} (l_j - mx) over one row of logits.

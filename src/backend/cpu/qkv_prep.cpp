@@ -46,7 +46,7 @@ inline void rope_rotate_back(float* a, const float* c, const float* s, int64_t h
 void qkv_prep_forward(const float* qkv, const int32_t* pos, const float* cos, const float* sin, const float* q_norm,
                       const float* k_norm, float eps, QkvShape s, float* q, float* k, float* v) {
   const int64_t D = s.D, half = D / 2, row = (s.H + 2 * s.K) * D;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (s.N * row >= kMinParallelElems)
   for (int64_t n = 0; n < s.N; ++n) {
     const float* src = qkv + n * row;
     const float* c = cos + int64_t(pos[n]) * half;
@@ -76,7 +76,7 @@ void qkv_prep_backward(const float* qkv, const int32_t* pos, const float* cos, c
   const int64_t D = s.D, half = D / 2, row = (s.H + 2 * s.K) * D;
   const int nt = omp_get_max_threads();
   std::vector<float> part(size_t(nt) * 2 * D, 0.f);  // per-thread dq_norm | dk_norm
-#pragma omp parallel num_threads(nt)
+#pragma omp parallel num_threads(nt) if (s.N * row >= kMinParallelElems)
   {
     float* my_q = part.data() + size_t(omp_get_thread_num()) * 2 * D;
     float* my_k = my_q + D;

@@ -11,7 +11,7 @@
 namespace tandem::cpu {
 
 void rmsnorm_forward(const float* x, const float* w, float* y, float* rstd, int64_t R, int64_t C, float eps) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (R * C >= kMinParallelElems)
   for (int64_t r = 0; r < R; ++r) {
     const float* xr = x + r * C;
     float* yr = y + r * C;
@@ -32,7 +32,7 @@ void rmsnorm_backward(const float* dy, const float* x, const float* w, const flo
                       int64_t R, int64_t C) {
   const int nt = omp_get_max_threads();
   std::vector<float> dw_part(size_t(nt) * C, 0.f);
-#pragma omp parallel num_threads(nt)
+#pragma omp parallel num_threads(nt) if (R * C >= kMinParallelElems)
   {
     float* my_dw = dw_part.data() + size_t(omp_get_thread_num()) * C;
 #pragma omp for schedule(static)

@@ -8,7 +8,7 @@
 namespace tandem::cpu {
 
 void swiglu_forward(const float* gate_up, float* out, int64_t N, int64_t I) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * I >= kMinParallelElems)
   for (int64_t n = 0; n < N; ++n) {
     const float* g = gate_up + n * 2 * I;
     const float* u = g + I;
@@ -26,7 +26,7 @@ void swiglu_forward(const float* gate_up, float* out, int64_t N, int64_t I) {
 }
 
 void swiglu_backward(const float* gate_up, const float* dout, float* dgate_up, int64_t N, int64_t I) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * I >= kMinParallelElems)
   for (int64_t n = 0; n < N; ++n) {
     const float* g = gate_up + n * 2 * I;
     const float* u = g + I;
