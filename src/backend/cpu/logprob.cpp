@@ -165,7 +165,11 @@ void logprob_fused(const float* h, const float* w, const int32_t* targets, const
     if (entropy) entropy[n] = 0.f;
   }
   const int64_t R = int64_t(rows.size());
-  const int64_t tc_max = std::clamp<int64_t>((int64_t(8) << 20) / std::max<int64_t>(V, 1), 16, 256);
+  // Rows per chunk: as many as a ~32 MB logits buffer holds, then evened out so the last chunk
+  // is not a sliver (a GEMM over the whole vocabulary for two rows wastes its weight traffic).
+  const int64_t cap_rows = std::clamp<int64_t>((int64_t(8) << 20) / std::max<int64_t>(V, 1), 16, 256);
+  const int64_t n_chunks = std::max<int64_t>(1, (int64_t(rows.size()) + cap_rows - 1) / cap_rows);
+  const int64_t tc_max = std::max<int64_t>(1, (int64_t(rows.size()) + n_chunks - 1) / n_chunks);
   const int64_t cap = std::min(R, tc_max);
   std::vector<float> hc(size_t(cap) * C), dhc(size_t(cap) * C), logits(size_t(cap) * V);
   for (int64_t r0 = 0; r0 < R; r0 += tc_max) {
