@@ -71,13 +71,25 @@ std::vector<std::vector<Sample>> Engine::generate(const std::vector<Request>& re
   for (int64_t s = slots - 1; s >= 0; --s) free_slots.push_back(int32_t(s));
   std::vector<Row> rows;
 
-  // Records the token chosen from `logits` for row; false when the row has finished.
-  auto take = [&](Row& row, const float* logits) {
+  // Draws each row's next token from its logits row; rows are independent (counter-based
+  // draws), so they run in parallel.
+  auto choose = [&](std::vector<Row>& rs, const std::vector<int64_t>& logits_row, const Tensor& logits) {
+    std::vector<TokenChoice> cs(rs.size());
+#pragma omp parallel for schedule(dynamic, 1) if (rs.size() > 1)
+    for (size_t i = 0; i < rs.size(); ++i) {
+      const Row& row = rs[i];
+      const SamplingParams& p = requests[size_t(row.item.req)].params;
+      const Sample& smp = out[size_t(row.item.req)][size_t(row.item.sample)];
+      cs[i] = sample_next(logits.f32() + logits_row[i] * cfg.vocab_size, cfg.vocab_size, p,
+                          p.has_penalties() ? &row.history : nullptr, uint64_t(row.item.sample), uint64_t(smp.ids.size()));
+    }
+    return cs;
+  };
+  // Records the chosen token for row; false when the row has finished.
+  auto take = [&](Row& row, const TokenChoice& c) {
     const Request& rq = requests[size_t(row.item.req)];
     Sample& smp = out[size_t(row.item.req)][size_t(row.item.sample)];
     const SamplingParams& p = rq.params;
-    const TokenChoice c = sample_next(logits, cfg.vocab_size, p, p.has_penalties() ? &row.history : nullptr,
-                                      uint64_t(row.item.sample), uint64_t(smp.ids.size()));
     smp.ids.push_back(c.id);
     smp.logprobs.push_back(c.logprob);
     smp.behaviour_logprobs.push_back(c.behaviour_logprob);
@@ -114,12 +126,17 @@ std::vector<std::vector<Sample>> Engine::generate(const std::vector<Request>& re
           stats_.prefill_tokens += int64_t(requests[size_t(r.item.req)].prompt.size());
         }
       const Tensor logits = inc.prefill(pf_slots, pf_prompts);
+      std::vector<int64_t> lrow;
       for (Row& r : admitted) {
         if (r.slot != first_slot[r.item.req]) cache.copy_slot(ops, first_slot[r.item.req], r.slot);
         const Request& rq = requests[size_t(r.item.req)];
         if (rq.params.has_penalties()) r.history.set_prompt(rq.prompt);
-        if (take(r, logits.f32() + logits_row[r.item.req] * cfg.vocab_size)) rows.push_back(std::move(r));
-        else free_slots.push_back(r.slot);
+        lrow.push_back(logits_row[r.item.req]);
+      }
+      const auto cs = choose(admitted, lrow, logits);
+      for (size_t i = 0; i < admitted.size(); ++i) {
+        if (take(admitted[i], cs[i])) rows.push_back(std::move(admitted[i]));
+        else free_slots.push_back(admitted[i].slot);
       }
       stats_.prefill_seconds += since(t0);
       continue;  // admit again: slots may have freed at once
@@ -129,9 +146,12 @@ std::vector<std::vector<Sample>> Engine::generate(const std::vector<Request>& re
     std::vector<int32_t> slot_ids, tokens;
     for (const Row& r : rows) slot_ids.push_back(r.slot), tokens.push_back(r.last);
     const Tensor logits = inc.decode(slot_ids, tokens);
+    std::vector<int64_t> lrow(rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) lrow[i] = int64_t(i);
+    const auto cs = choose(rows, lrow, logits);
     std::vector<Row> still;
     for (size_t i = 0; i < rows.size(); ++i) {
-      if (take(rows[i], logits.f32() + int64_t(i) * cfg.vocab_size)) still.push_back(std::move(rows[i]));
+      if (take(rows[i], cs[i])) still.push_back(std::move(rows[i]));
       else free_slots.push_back(rows[i].slot);
     }
     rows = std::move(still);

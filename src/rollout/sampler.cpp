@@ -79,10 +79,21 @@ std::vector<std::pair<int32_t, double>> behaviour_distribution(const float* logi
       std::nth_element(ids.begin(), ids.begin() + p.top_k, ids.end(), more_likely);
       ids.resize(size_t(p.top_k));
     }
-    std::sort(ids.begin(), ids.end(), more_likely);
+    double kept = 0;
+    for (int32_t id : ids) kept += z[size_t(id)];
+    // Only the most likely prefix that top-p keeps needs sorting: sort the top m, widen m until
+    // their mass reaches top_p (a full sort of a 150k vocabulary per token would dominate).
+    size_t m = p.top_p < 1.f ? std::min<size_t>(ids.size(), 256) : ids.size();
+    for (;;) {
+      if (m < ids.size()) std::nth_element(ids.begin(), ids.begin() + ptrdiff_t(m), ids.end(), more_likely);
+      std::sort(ids.begin(), ids.begin() + ptrdiff_t(m), more_likely);
+      double mass = 0;
+      for (size_t i = 0; i < m; ++i) mass += z[size_t(ids[i])];
+      if (m == ids.size() || mass >= double(p.top_p) * kept) break;
+      m = std::min(ids.size(), m * 8);
+    }
+    ids.resize(m);
     if (p.top_p < 1.f) {
-      double kept = 0;
-      for (int32_t id : ids) kept += z[size_t(id)];
       double cum = 0;
       size_t n = 0;
       while (n < ids.size()) {

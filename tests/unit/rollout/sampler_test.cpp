@@ -89,6 +89,27 @@ TEST(Sampler, ChiSquareAllFilters) {
   chi_square_case({.temperature = 0.9f, .top_k = 10, .top_p = 0.85f, .min_p = 0.05f}, "top-k + top-p + min-p");
 }
 
+// Large vocabularies take the partial-sort path (the top m widened until it holds the top-p
+// mass): it must keep exactly the set and probabilities the full sort gives.
+TEST(Sampler, TopPOnLargeVocabularyMatchesFullSort) {
+  for (float spread : {0.3f, 2.f, 6.f})
+    for (float top_p : {0.5f, 0.9f, 0.99f}) {
+      const auto logits = testing::randn(5000, 8, spread);
+      const SamplingParams p{.temperature = 1.f, .top_p = top_p};
+      const auto want = expected(logits, p);
+      const auto got = rollout::behaviour_distribution(logits.data(), 5000, p, nullptr);
+      std::vector<double> dense(5000, 0.0);
+      for (const auto& [id, q] : got) dense[size_t(id)] = q;
+      size_t kept = 0, mismatch = 0;
+      for (size_t v = 0; v < 5000; ++v) {
+        kept += want[v] > 0;
+        mismatch += (want[v] > 0) != (dense[v] > 0) || std::abs(want[v] - dense[v]) > 1e-12;
+      }
+      EXPECT_EQ(mismatch, 0u) << "spread " << spread << " top_p " << top_p << " (" << kept << " kept)";
+      EXPECT_EQ(got.size(), kept);
+    }
+}
+
 TEST(Sampler, GreedyIsArgmaxWithBehaviourProbabilityOne) {
   const auto logits = testing::randn(50, 5);
   const SamplingParams p{.temperature = 0.f};
