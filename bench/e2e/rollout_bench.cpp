@@ -3,9 +3,11 @@
 // no stop ids. Side-by-side peer: bench/e2e/torch_rollout.py (greedy; sampling is a small share).
 //   rollout_bench [--preset tiny|smollm2-135m] [--prompt-len P] [--new N] [--batch B]... [--repeats R]
 //                 [--threads T]
-// Prints one JSON line per batch size: medians over repeats, the KV cache bytes per token; with
+// Prints one JSON line per batch size: medians over repeats, the KV cache bytes per token, the
+// max and mean |rollout logprob - Decoder::forward logprob| of the first repeat's sequences; with
 // TANDEM_DEBUG_PROFILE=1 also the per-op profile on stderr.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -76,6 +78,8 @@ int main(int argc, char** argv) {
   Rng rng(1, 0);
   for (int64_t B : batches) {
     std::vector<double> pre, dcd;
+    double gap_max = 0, gap_sum = 0;
+    int64_t gap_n = 0;
     for (int64_t r = 0; r < repeats; ++r) {
       std::vector<rollout::Request> reqs;
       for (int64_t b = 0; b < B; ++b) {
@@ -86,8 +90,25 @@ int main(int argc, char** argv) {
         reqs.push_back(std::move(q));
       }
       rollout::Engine engine(dec, {.max_batch = B});
-      engine.generate(reqs);
+      const auto res = engine.generate(reqs);
       const auto& s = engine.stats();
+      if (r == 0) {  // the rollout's log-probs against the training forward of the same sequences
+        std::vector<std::vector<int32_t>> seqs;
+        for (int64_t b = 0; b < B; ++b) {
+          seqs.push_back(reqs[size_t(b)].prompt);
+          seqs.back().insert(seqs.back().end(), res[size_t(b)][0].ids.begin(), res[size_t(b)][0].ids.end());
+        }
+        const auto batch = model::TokenBatch::padded(seqs);
+        const auto fwd = dec.forward(batch, {});
+        for (int64_t b = 0; b < B; ++b)
+          for (size_t t = 0; t < res[size_t(b)][0].ids.size(); ++t) {
+            const double g = std::abs(double(res[size_t(b)][0].logprobs[t]) -
+                                      fwd.logp.f32()[b * batch.T + prompt_len + int64_t(t)]);
+            gap_max = std::max(gap_max, g);
+            gap_sum += g;
+            ++gap_n;
+          }
+      }
       pre.push_back(double(s.prefill_tokens) / s.prefill_seconds);
       dcd.push_back(double(s.decode_tokens) / s.decode_seconds);
     }
@@ -101,6 +122,8 @@ int main(int argc, char** argv) {
     j["decode_tokens_per_s"] = median(dcd);
     j["prefill_all"] = pre;
     j["decode_all"] = dcd;
+    j["logprob_gap_vs_training_max"] = gap_max;
+    j["logprob_gap_vs_training_mean"] = gap_sum / double(std::max<int64_t>(gap_n, 1));
     j["kv_cache_bytes_per_token"] = model::KvCache::bytes_per_slot(cfg, 1);
     std::printf("%s\n", j.dump().c_str());
     std::fflush(stdout);

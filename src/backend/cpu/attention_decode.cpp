@@ -32,7 +32,8 @@ void attention_decode(const float* q, const float* k_cache, const float* v_cache
   const int64_t D = s.D, G = s.H / s.K, kw = s.K * D;
   int64_t max_len = 1;
   for (int64_t r = 0; r < R; ++r) max_len = std::max<int64_t>(max_len, lengths[r]);
-#pragma omp parallel
+  // A parallel region costs more than a short decode step's attention; run those on one thread.
+#pragma omp parallel if (R * s.H * max_len * D > 32768)
   {
     std::vector<float> S(size_t(G) * size_t(max_len)), acc(static_cast<size_t>(D));
 #pragma omp for schedule(dynamic, 1) collapse(2)
