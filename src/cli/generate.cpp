@@ -2,7 +2,9 @@
 // {"input_ids": [...]} and writes, per sample in input order (the n samples of a line together),
 // {"completion_ids", "logprobs", "behaviour_logprobs", "finish_reason"}. logprobs are those of the
 // unmodified policy at temperature 1, behaviour_logprobs those of the distribution sampled from
-// (rollout/sampler.h). Text prompts ("prompt", --chat) wait for the tokenizer layer.
+// (rollout/sampler.h). Generation stops at --stop-id ids and, unless --ignore-eos, at the eos ids
+// of config.json and generation_config.json. Text prompts ("prompt", --chat) wait for the
+// tokenizer layer.
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -61,6 +63,23 @@ std::vector<std::vector<int32_t>> read_prompts(const std::string& path, int64_t 
   return prompts;
 }
 
+// eos ids of DIR/generation_config.json (an int or a list), empty when the file is absent.
+std::vector<int32_t> generation_config_eos(const std::string& dir, int64_t vocab) {
+  const std::string path = join_path(dir, "generation_config.json");
+  if (!file_exists(path)) return {};
+  const Json j = read_json_file(path, "generate.generation_config");
+  std::vector<int32_t> ids;
+  if (!j.is_object() || !j.contains("eos_token_id") || j["eos_token_id"].is_null()) return ids;
+  const Json& e = j["eos_token_id"];
+  for (const Json& v : e.is_array() ? e : Json::array({e})) {
+    if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() >= vocab)
+      throw Error("generate.generation_config.eos_token_id",
+                  cat("expected token ids in [0, ", vocab, "), got ", v.dump(), " (", path, ")"));
+    ids.push_back(int32_t(v.get<int64_t>()));
+  }
+  return ids;
+}
+
 int run(const Opts& o) {
   if (!o.prompt.empty() || o.chat) throw Error("generate.prompt", kNeedTokenizer);
   if (o.data.empty()) throw Error("generate.data", "expected --data prompts.jsonl (lines with input_ids)");
@@ -70,8 +89,10 @@ int run(const Opts& o) {
   const auto prompts = read_prompts(o.data, cfg.vocab_size);
   rollout::SamplingParams sp = o.sp;
   sp.stop_ids = o.stop_ids;
-  if (!o.ignore_eos)
+  if (!o.ignore_eos) {
     for (int64_t e : cfg.eos_token_ids) sp.stop_ids.push_back(int32_t(e));
+    for (int32_t e : generation_config_eos(o.model, cfg.vocab_size)) sp.stop_ids.push_back(e);
+  }
   std::vector<rollout::Request> reqs;
   for (size_t i = 0; i < prompts.size(); ++i) {
     rollout::Request r{prompts[i], sp};
@@ -131,7 +152,7 @@ Registrar reg({"generate", "sample completions of token prompts with the rollout
                  sub.add_option("--n", o->sp.n, "samples per prompt")->capture_default_str();
                  sub.add_option("--seed", o->seed, "sampling seed (each line derives its own)")->capture_default_str();
                  sub.add_option("--stop-id", o->stop_ids, "extra stop token id (repeatable)");
-                 sub.add_flag("--ignore-eos", o->ignore_eos, "do not stop at the config's eos_token_id");
+                 sub.add_flag("--ignore-eos", o->ignore_eos, "do not stop at the eos ids of config.json and generation_config.json");
                  sub.add_option("--max-batch", o->max_batch, "most sequences decoded together")->capture_default_str();
                  sub.add_option("--kv-cache-mb", o->kv_cache_mb, "KV cache budget in MiB")->capture_default_str();
                  sub.add_flag("--summary", o->summary, "print cache size and speed to stderr");

@@ -145,5 +145,36 @@ TEST_F(EngineTest, GenerateCommandWritesOneLinePerSample) {
   EXPECT_NE(out.find("tokenizer"), std::string::npos) << out;
 }
 
+// generation_config.json's eos ids stop generation unless --ignore-eos.
+TEST_F(EngineTest, GenerateCommandStopsAtGenerationConfigEos) {
+  Request g = req({40, 41, 42}, 0, 1, 6);
+  g.params.temperature = 0.f;
+  const auto greedy = Engine(*dec_).generate({g})[0][0];
+  testing::TempDir d("rollout-genconfig");
+  std::string out;
+  ASSERT_EQ(testing::run_command(cat("cp -r ", dir_->file("m"), " ", d.file("m")), &out), 0) << out;
+  std::ofstream(d.file("m/generation_config.json")) << "{\"eos_token_id\": [" << greedy.ids[2] << "]}\n";
+  std::ofstream(d.file("p.jsonl")) << "{\"input_ids\": [40, 41, 42]}\n";
+  // config.json's eos ids (init-model writes one) stop too.
+  std::vector<int32_t> stops = {greedy.ids[2]};
+  for (int64_t e : dec_->config().eos_token_ids) stops.push_back(int32_t(e));
+  size_t first = 0;
+  while (std::find(stops.begin(), stops.end(), greedy.ids[first]) == stops.end()) ++first;
+  for (bool ignore : {false, true}) {
+    const std::string cmd = cat(testing::tandem_binary(), " generate --model ", d.file("m"), " --data ", d.file("p.jsonl"),
+                                " --out ", d.file("o.jsonl"), " --temperature 0 --max-new-tokens 6", ignore ? " --ignore-eos" : "");
+    ASSERT_EQ(testing::run_command(cmd, &out), 0) << out;
+    const Json j = Json::parse(read_file(d.file("o.jsonl")));
+    if (ignore) {
+      EXPECT_EQ(j["finish_reason"], "length");
+      EXPECT_EQ(j["completion_ids"].get<std::vector<int32_t>>(), greedy.ids);
+    } else {
+      EXPECT_EQ(j["finish_reason"], "stop");
+      EXPECT_EQ(j["completion_ids"].get<std::vector<int32_t>>(),
+                std::vector<int32_t>(greedy.ids.begin(), greedy.ids.begin() + first + 1));
+    }
+  }
+}
+
 }  // namespace
 }  // namespace tandem
