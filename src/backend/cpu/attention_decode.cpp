@@ -1,6 +1,7 @@
 // Generation's attention: writing new keys/values into the per-slot KV cache, and one query per
-// row against its slot's cached keys (decode). Work is split per (row, kv head) so the H/K query
-// heads of a GQA group share one pass over their keys and values while they are in cache.
+// row against its slot's cached keys (decode). Work is split per (row, kv head); the H/K query
+// heads of a GQA group go through one small GEMM for the scores and one for the output, as the
+// training kernel does per block of queries.
 // Deliberately not here: prefill, which runs the training kernel (attention.cpp) over the prompt
 // tokens so that the prompt's activations are the ones training computes.
 #include <omp.h>
@@ -32,29 +33,23 @@ void attention_decode(const float* q, const float* k_cache, const float* v_cache
   const int64_t D = s.D, G = s.H / s.K, kw = s.K * D;
   int64_t max_len = 1;
   for (int64_t r = 0; r < R; ++r) max_len = std::max<int64_t>(max_len, lengths[r]);
-  // A parallel region costs more than a short decode step's attention; run those on one thread.
-#pragma omp parallel if (R * s.H * max_len * D > 32768)
+  // Always an active region: sgemm then runs on the calling thread (kernels.h).
+#pragma omp parallel
   {
-    std::vector<float> S(size_t(G) * size_t(max_len)), acc(static_cast<size_t>(D));
+    std::vector<float> S(size_t(G) * size_t(max_len));
 #pragma omp for schedule(dynamic, 1) collapse(2)
     for (int64_t r = 0; r < R; ++r)
       for (int64_t kh = 0; kh < s.K; ++kh) {
         const int64_t len = lengths[r], lo = window > 0 ? std::max<int64_t>(0, len - window) : 0, L = len - lo;
         const float* K0 = k_cache + (int64_t(slots[r]) * s.M + lo) * kw + kh * D;
         const float* V0 = v_cache + (int64_t(slots[r]) * s.M + lo) * kw + kh * D;
+        // The G query heads of this kv head are consecutive rows of q: one small GEMM each way.
+        const float* Q = q + (r * s.H + kh * G) * D;
+        sgemm(false, true, G, L, D, scale, Q, D, K0, kw, 0.f, S.data(), L);
         for (int64_t g = 0; g < G; ++g) {
-          const int64_t h = kh * G + g;
-          const float* Q = q + (r * s.H + h) * D;
           float* Sg = S.data() + g * L;
           float m = -std::numeric_limits<float>::infinity();
-          for (int64_t j = 0; j < L; ++j) {
-            const float* Kj = K0 + j * kw;
-            float d = 0.f;
-#pragma omp simd reduction(+ : d)
-            for (int64_t c = 0; c < D; ++c) d += Q[c] * Kj[c];
-            Sg[j] = d * scale;
-            m = std::max(m, Sg[j]);
-          }
+          for (int64_t j = 0; j < L; ++j) m = std::max(m, Sg[j]);
           f8 sum8 = f8_splat(0.f);
           int64_t j = 0;
           for (; j + 8 <= L; j += 8) {
@@ -65,15 +60,9 @@ void attention_decode(const float* q, const float* k_cache, const float* v_cache
           float sum = f8_sum(sum8);
           for (; j < L; ++j) sum += (Sg[j] = fast_exp(Sg[j] - m));
           const float inv = 1.f / sum;
-          std::fill(acc.begin(), acc.end(), 0.f);
-          for (j = 0; j < L; ++j) {
-            const float p = Sg[j] * inv;
-            const float* Vj = V0 + j * kw;
-#pragma omp simd
-            for (int64_t c = 0; c < D; ++c) acc[c] += p * Vj[c];
-          }
-          std::copy(acc.begin(), acc.end(), out + (r * s.H + h) * D);
+          for (j = 0; j < L; ++j) Sg[j] *= inv;
         }
+        sgemm(false, false, G, D, L, 1.f, S.data(), L, V0, kw, 0.f, out + (r * s.H + kh * G) * D, D);
       }
   }
 }
