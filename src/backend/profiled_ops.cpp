@@ -86,6 +86,16 @@ class ProfiledOps final : public Ops {
     Timer _("attention backward");
     in_.attention_backward(q, k, v, o, lse, d, l, w, s, dq, dk, dv);
   }
+  void kv_cache_write(const Tensor& k, const Tensor& v, const Tensor& s, const Tensor& p, Tensor& kc,
+                      Tensor& vc) const override {
+    Timer _("kv_cache_write");
+    in_.kv_cache_write(k, v, s, p, kc, vc);
+  }
+  void attention_decode(const Tensor& q, const Tensor& kc, const Tensor& vc, const Tensor& s, const Tensor& len,
+                        int64_t w, float sc, Tensor& o) const override {
+    Timer _("attention decode");
+    in_.attention_decode(q, kc, vc, s, len, w, sc, o);
+  }
   void swiglu_forward(const Tensor& gu, Tensor& o) const override { Timer _("swiglu"); in_.swiglu_forward(gu, o); }
   void swiglu_backward(const Tensor& gu, const Tensor& d, Tensor& dgu) const override { Timer _("swiglu"); in_.swiglu_backward(gu, d, dgu); }
   void logprob_forward(const Tensor& h, const Tensor& w, const Tensor& t, Tensor& lp, Tensor& lse, Tensor& e) const override {

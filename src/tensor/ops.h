@@ -76,6 +76,17 @@ class Ops {
                                   const Tensor& lse, const Tensor& dout, const AttnLayout& layout, int64_t window,
                                   float scale, Tensor& dq, Tensor& dk, Tensor& dv) const = 0;
 
+  // Generation's KV cache: k_cache/v_cache [S, M, K, D] (S slots of M positions; keys post-RoPE).
+  // Writes row r of k, v [R, K*D] at position positions[r] of slot slots[r] (both I32 [R]).
+  virtual void kv_cache_write(const Tensor& k, const Tensor& v, const Tensor& slots, const Tensor& positions,
+                              Tensor& k_cache, Tensor& v_cache) const = 0;
+  // One new query per row against its slot's cached keys: row r's query q [R, H, D] sits at position
+  // lengths[r] - 1 of slot slots[r] (its own key already written) and sees positions
+  // [lo, lengths[r]), lo = max(0, lengths[r] - window) when window > 0, else 0: the same rule as
+  // attention_forward (GQA: query head h reads kv head h / (H/K)). out [R, H, D].
+  virtual void attention_decode(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, const Tensor& slots,
+                                const Tensor& lengths, int64_t window, float scale, Tensor& out) const = 0;
+
   // out [N, I] = silu(gate) * up where gate_up [N, 2I] = [gate | up].
   virtual void swiglu_forward(const Tensor& gate_up, Tensor& out) const = 0;
   virtual void swiglu_backward(const Tensor& gate_up, const Tensor& dout, Tensor& dgate_up) const = 0;  // overwritten

@@ -290,8 +290,9 @@ def attention_mask(seg, window):
     return ok
 
 
-def forward(spec, params, ids, pos, seg):
-    """Returns dict with logp, entropy [B, T] (if there is an LM head) and value [B, T] (if a score head)."""
+def forward(spec, params, ids, pos, seg, keep_log_softmax=False):
+    """Returns dict with logp, entropy [B, T] (if there is an LM head) and value [B, T] (if a score head);
+    with keep_log_softmax also log_softmax [B, T, V], the full next-token distributions (generation)."""
     P = params
     B, T = ids.shape
     H, K, D = spec.heads, spec.kv_heads, spec.head_dim
@@ -345,6 +346,8 @@ def forward(spec, params, ids, pos, seg):
         ent = torch.where(valid, ent, torch.zeros_like(ent))
         out["logp"] = lp
         out["entropy"] = ent
+        if keep_log_softmax:
+            out["log_softmax"] = logsm
     if "score.weight" in P:
         val = (hn @ P["score.weight"].t())[..., 0]  # [B, T]
         out["value"] = torch.where(seg >= 0, val, torch.zeros_like(val))

@@ -207,6 +207,31 @@ class CpuOps final : public Ops {
                             dk.f32(), dv.f32());
   }
 
+  void kv_cache_write(const Tensor& k, const Tensor& v, const Tensor& slots, const Tensor& positions, Tensor& k_cache,
+                      Tensor& v_cache) const override {
+    const CacheShape s = cache_shape(k_cache, v_cache, 0);
+    const int64_t R = slots.numel();
+    TD_ASSERT(positions.numel() == R && k.numel() == R * s.K * s.D && v.numel() == k.numel(), "kv_cache_write shapes");
+    for (int64_t r = 0; r < R; ++r)
+      TD_ASSERT(slots.i32()[r] >= 0 && slots.i32()[r] < s.S && positions.i32()[r] >= 0 && positions.i32()[r] < s.M,
+                "kv_cache_write row ", r, " slot ", slots.i32()[r], " position ", positions.i32()[r]);
+    cpu::kv_cache_write(k.f32(), v.f32(), slots.i32(), positions.i32(), R, s, k_cache.f32(), v_cache.f32());
+  }
+
+  void attention_decode(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, const Tensor& slots,
+                        const Tensor& lengths, int64_t window, float scale, Tensor& out) const override {
+    const int64_t R = slots.numel();
+    TD_ASSERT(q.ndim() == 3 && q.dim(0) == R && lengths.numel() == R && out.shape() == q.shape(),
+              "attention_decode shapes q", shape_str(q.shape()), " out", shape_str(out.shape()));
+    const CacheShape s = cache_shape(k_cache, v_cache, q.dim(1));
+    TD_ASSERT(q.dim(2) == s.D && s.H % s.K == 0, "attention_decode heads H=", s.H, " K=", s.K, " D=", q.dim(2));
+    for (int64_t r = 0; r < R; ++r)
+      TD_ASSERT(slots.i32()[r] >= 0 && slots.i32()[r] < s.S && lengths.i32()[r] >= 1 && lengths.i32()[r] <= s.M,
+                "attention_decode row ", r, " slot ", slots.i32()[r], " length ", lengths.i32()[r]);
+    cpu::attention_decode(q.f32(), k_cache.f32(), v_cache.f32(), slots.i32(), lengths.i32(), R, s, window, scale,
+                          out.f32());
+  }
+
   void swiglu_forward(const Tensor& gate_up, Tensor& out) const override {
     const int64_t I = out.dim(-1), N = out.numel() / I;
     TD_ASSERT(gate_up.numel() == 2 * N * I, "swiglu shapes");
@@ -247,6 +272,13 @@ class CpuOps final : public Ops {
   }
 
  private:
+  static CacheShape cache_shape(const Tensor& k_cache, const Tensor& v_cache, int64_t H) {
+    check_f32(k_cache, "k_cache");
+    check_f32(v_cache, "v_cache");
+    TD_ASSERT(k_cache.ndim() == 4 && v_cache.shape() == k_cache.shape(), "kv cache shape ", shape_str(k_cache.shape()));
+    return {k_cache.dim(0), k_cache.dim(1), H, k_cache.dim(2), k_cache.dim(3)};
+  }
+
   static AttnShape attn_shape(const Tensor& q, const Tensor& k, const AttnLayout& layout, const Tensor& lse,
                               int64_t window, float scale) {
     const int64_t N = layout.B * layout.T, H = lse.numel() / std::max<int64_t>(N, 1);

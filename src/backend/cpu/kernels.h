@@ -41,6 +41,15 @@ void attention_forward(const float* q, const float* k, const float* v, const Att
 void attention_backward(const float* q, const float* k, const float* v, const float* out, const float* lse,
                         const float* dout, const AttnLayout& layout, AttnShape s, float* dq, float* dk, float* dv);
 
+// KV cache of generation ([S, M, K, D] per layer): write rows, and attend one query per row.
+struct CacheShape {
+  int64_t S, M, H, K, D;
+};
+void kv_cache_write(const float* k, const float* v, const int32_t* slots, const int32_t* positions, int64_t R,
+                    CacheShape s, float* k_cache, float* v_cache);
+void attention_decode(const float* q, const float* k_cache, const float* v_cache, const int32_t* slots,
+                      const int32_t* lengths, int64_t R, CacheShape s, int64_t window, float scale, float* out);
+
 void swiglu_forward(const float* gate_up, float* out, int64_t N, int64_t I);
 void swiglu_backward(const float* gate_up, const float* dout, float* dgate_up, int64_t N, int64_t I);
 

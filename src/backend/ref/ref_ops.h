@@ -87,6 +87,37 @@ void attention_forward(const T* q, const T* k, const T* v, const int32_t* seg_st
       }
 }
 
+// Decode attention against a KV cache [S, M, K, D]: row r's query q[r] [H, D] sits at position
+// len[r] - 1 of slot slot[r] and sees positions j with j < len[r] and, when window > 0,
+// (len[r] - 1) - j < window.
+template <class T>
+void attention_decode(const T* q, const T* k_cache, const T* v_cache, const int32_t* slot, const int32_t* len,
+                      int64_t R, int64_t M, int64_t H, int64_t K, int64_t D, int64_t window, double scale, T* out) {
+  using std::exp;
+  for (int64_t r = 0; r < R; ++r)
+    for (int64_t h = 0; h < H; ++h) {
+      const int64_t kh = h / (H / K), i = len[r] - 1;
+      std::vector<T> p(size_t(len[r]), T(0));
+      double m = -1e300;
+      for (int64_t j = 0; j <= i; ++j) {
+        if (window > 0 && i - j >= window) continue;
+        T s = T(0);
+        for (int64_t d = 0; d < D; ++d) s += q[(r * H + h) * D + d] * k_cache[((slot[r] * M + j) * K + kh) * D + d];
+        p[j] = s * T(scale);
+        if (re(p[j]) > m) m = re(p[j]);
+      }
+      T sum = T(0);
+      for (int64_t j = 0; j <= i; ++j)
+        if (!(window > 0 && i - j >= window)) sum += (p[j] = exp(p[j] - T(m)));
+      for (int64_t d = 0; d < D; ++d) {
+        T o = T(0);
+        for (int64_t j = 0; j <= i; ++j)
+          if (!(window > 0 && i - j >= window)) o += p[j] / sum * v_cache[((slot[r] * M + j) * K + kh) * D + d];
+        out[(r * H + h) * D + d] = o;
+      }
+    }
+}
+
 // out [N, I] = silu(g) * u with gate_up [N, 2I] = [g | u].
 template <class T>
 void swiglu_forward(const T* gate_up, T* out, int64_t N, int64_t I) {

@@ -1,0 +1,163 @@
+// `tandem generate`: sampling from a model with the rollout engine. Reads JSONL lines
+// {"input_ids": [...]} and writes, per sample in input order (the n samples of a line together),
+// {"completion_ids", "logprobs", "behaviour_logprobs", "finish_reason"}. logprobs are those of the
+// unmodified policy at temperature 1, behaviour_logprobs those of the distribution sampled from
+// (rollout/sampler.h). Generation stops at --stop-id ids and, unless --ignore-eos, at the eos ids
+// of config.json and generation_config.json. Text prompts ("prompt", --chat) wait for the
+// tokenizer layer.
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+
+#include "cli/command.h"
+#include "core/file.h"
+#include "core/json.h"
+#include "core/rng.h"
+#include "model/decoder.h"
+#include "rollout/engine.h"
+
+namespace tandem::cli {
+namespace {
+
+struct Opts {
+  std::string model, data, out, prompt;
+  bool chat = false, ignore_eos = false, summary = false;
+  rollout::SamplingParams sp;
+  uint64_t seed = 0;
+  std::vector<int32_t> stop_ids;
+  int64_t max_batch = 64;
+  double kv_cache_mb = 1024;
+};
+
+const char* kNeedTokenizer = "text prompts need the tokenizer layer (not merged yet); give input_ids lines instead";
+
+std::vector<std::vector<int32_t>> read_prompts(const std::string& path, int64_t vocab) {
+  std::ifstream in(path);
+  if (!in) throw Error("generate.data", cat("cannot open '", path, "'"));
+  std::vector<std::vector<int32_t>> prompts;
+  std::string line;
+  int64_t lineno = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const std::string where = cat(path, ":", lineno);
+    const Json j = parse_json(line, where, "generate.data");
+    if (j.is_object() && j.contains("prompt") && !j.contains("input_ids"))
+      throw Error("generate.data", cat(where, ": prompt: ", kNeedTokenizer));
+    if (!j.is_object() || !j.contains("input_ids"))
+      throw Error("generate.data", cat(where, ": input_ids: missing; expected {\"input_ids\": [int, ...]}"));
+    const Json& ids = j["input_ids"];
+    if (!ids.is_array() || ids.empty())
+      throw Error("generate.data", cat(where, ": input_ids: expected a non-empty list of integers, got ", ids.dump().substr(0, 80)));
+    std::vector<int32_t> p;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (!ids[i].is_number_integer())
+        throw Error("generate.data", cat(where, ": input_ids[", i, "]: expected an integer, got ", ids[i].dump()));
+      const int64_t v = ids[i].get<int64_t>();
+      if (v < 0 || v >= vocab)
+        throw Error("generate.data", cat(where, ": input_ids[", i, "]: token id ", v, " outside the model's vocabulary [0, ", vocab, ")"));
+      p.push_back(int32_t(v));
+    }
+    prompts.push_back(std::move(p));
+  }
+  return prompts;
+}
+
+// eos ids of DIR/generation_config.json (an int or a list), empty when the file is absent.
+std::vector<int32_t> generation_config_eos(const std::string& dir, int64_t vocab) {
+  const std::string path = join_path(dir, "generation_config.json");
+  if (!file_exists(path)) return {};
+  const Json j = read_json_file(path, "generate.generation_config");
+  std::vector<int32_t> ids;
+  if (!j.is_object() || !j.contains("eos_token_id") || j["eos_token_id"].is_null()) return ids;
+  const Json& e = j["eos_token_id"];
+  for (const Json& v : e.is_array() ? e : Json::array({e})) {
+    if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() >= vocab)
+      throw Error("generate.generation_config.eos_token_id",
+                  cat("expected token ids in [0, ", vocab, "), got ", v.dump(), " (", path, ")"));
+    ids.push_back(int32_t(v.get<int64_t>()));
+  }
+  return ids;
+}
+
+int run(const Opts& o) {
+  if (!o.prompt.empty() || o.chat) throw Error("generate.prompt", kNeedTokenizer);
+  if (o.data.empty()) throw Error("generate.data", "expected --data prompts.jsonl (lines with input_ids)");
+  if (!(o.kv_cache_mb > 0)) throw Error("generate.kv_cache_mb", cat("expected > 0, got ", o.kv_cache_mb));
+  auto dec = model::Decoder::load(o.model);
+  const auto& cfg = dec->config();
+  const auto prompts = read_prompts(o.data, cfg.vocab_size);
+  rollout::SamplingParams sp = o.sp;
+  sp.stop_ids = o.stop_ids;
+  if (!o.ignore_eos) {
+    for (int64_t e : cfg.eos_token_ids) sp.stop_ids.push_back(int32_t(e));
+    for (int32_t e : generation_config_eos(o.model, cfg.vocab_size)) sp.stop_ids.push_back(e);
+  }
+  std::vector<rollout::Request> reqs;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    rollout::Request r{prompts[i], sp};
+    // One seed per line, a pure function of (--seed, line): a line's samples do not depend on
+    // which other lines are in the file.
+    const Rng mix(o.seed, 0x67656e);
+    r.params.seed = (uint64_t(mix.bits(2 * i)) << 32) | mix.bits(2 * i + 1);
+    reqs.push_back(std::move(r));
+  }
+  rollout::EngineOptions eo;
+  eo.max_batch = o.max_batch;
+  eo.kv_cache_bytes = size_t(o.kv_cache_mb * 1024 * 1024);
+  rollout::Engine engine(*dec, eo);
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto res = engine.generate(reqs);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::string text;
+  for (const auto& samples : res)
+    for (const auto& s : samples) {
+      Json j;
+      j["completion_ids"] = s.ids;
+      j["logprobs"] = s.logprobs;
+      j["behaviour_logprobs"] = s.behaviour_logprobs;
+      j["finish_reason"] = rollout::finish_reason_name(s.finish);
+      text += j.dump() + "\n";
+    }
+  if (o.out.empty()) std::fwrite(text.data(), 1, text.size(), stdout);
+  else write_file_atomic(o.out, text);
+  if (o.summary) {
+    const auto& st = engine.stats();
+    std::fprintf(stderr, "kv cache    %lld slots x %lld positions, %.1f MB\n", (long long)st.slots, (long long)st.max_len,
+                 double(st.kv_cache_bytes) / 1048576.0);
+    std::fprintf(stderr, "prefill     %lld tokens in %.3f s (%.0f tokens/s)\n", (long long)st.prefill_tokens,
+                 st.prefill_seconds, double(st.prefill_tokens) / std::max(st.prefill_seconds, 1e-9));
+    std::fprintf(stderr, "decode      %lld tokens in %lld steps, %.3f s (%.0f tokens/s)\n", (long long)st.decode_tokens,
+                 (long long)st.decode_steps, st.decode_seconds, double(st.decode_tokens) / std::max(st.decode_seconds, 1e-9));
+    std::fprintf(stderr, "total       %.3f s\n", secs);
+  }
+  return 0;
+}
+
+Registrar reg({"generate", "sample completions of token prompts with the rollout engine (KV cache)", [](CLI::App& sub) {
+                 auto o = std::make_shared<Opts>();
+                 sub.add_option("--model", o->model, "HF model folder")->required();
+                 sub.add_option("--data", o->data, "JSONL with {\"input_ids\": [...]} per line");
+                 sub.add_option("--prompt", o->prompt, "a text prompt (needs the tokenizer layer)");
+                 sub.add_flag("--chat", o->chat, "apply the chat template (needs the tokenizer layer)");
+                 sub.add_option("--out", o->out, "JSONL output (default: stdout)");
+                 sub.add_option("--max-new-tokens", o->sp.max_new_tokens, "most tokens generated per sample")->capture_default_str();
+                 sub.add_option("--temperature", o->sp.temperature, "0 = greedy")->capture_default_str();
+                 sub.add_option("--top-k", o->sp.top_k, "keep the k most likely tokens (0 = off)")->capture_default_str();
+                 sub.add_option("--top-p", o->sp.top_p, "nucleus mass (1 = off)")->capture_default_str();
+                 sub.add_option("--min-p", o->sp.min_p, "drop tokens below min_p x the top probability")->capture_default_str();
+                 sub.add_option("--repetition-penalty", o->sp.repetition_penalty, "on prompt and completion tokens")->capture_default_str();
+                 sub.add_option("--presence-penalty", o->sp.presence_penalty, "on completion tokens")->capture_default_str();
+                 sub.add_option("--frequency-penalty", o->sp.frequency_penalty, "on completion tokens")->capture_default_str();
+                 sub.add_option("--n", o->sp.n, "samples per prompt")->capture_default_str();
+                 sub.add_option("--seed", o->seed, "sampling seed (each line derives its own)")->capture_default_str();
+                 sub.add_option("--stop-id", o->stop_ids, "extra stop token id (repeatable)");
+                 sub.add_flag("--ignore-eos", o->ignore_eos, "do not stop at the eos ids of config.json and generation_config.json");
+                 sub.add_option("--max-batch", o->max_batch, "most sequences decoded together")->capture_default_str();
+                 sub.add_option("--kv-cache-mb", o->kv_cache_mb, "KV cache budget in MiB")->capture_default_str();
+                 sub.add_flag("--summary", o->summary, "print cache size and speed to stderr");
+                 return std::function<int()>([o] { return run(*o); });
+               }});
+
+}  // namespace
+}  // namespace tandem::cli

@@ -1,0 +1,91 @@
+// The generation kernels (kv_cache_write, attention_decode) against the scalar oracle in double,
+// and decode attention against the training kernel: a query decoded against the cache must see
+// exactly what attention_forward gives the same token in a full causal pass (GQA, windows).
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "backend/ref/ref_ops.h"
+#include "backend/registry.h"
+#include "testing/testing.h"
+
+namespace tandem {
+namespace {
+
+using testing::all_close;
+using testing::randn;
+using testing::to_double;
+
+const Ops& ops() { return ops_for(cpu_device()); }
+Tensor f32_of(const std::vector<float>& v, Shape shape) {
+  Tensor t = Tensor::empty(std::move(shape));
+  std::memcpy(t.f32(), v.data(), v.size() * 4);
+  return t;
+}
+Tensor i32_of(const std::vector<int32_t>& v) {
+  Tensor t = Tensor::empty({int64_t(v.size())}, DType::kI32);
+  std::memcpy(t.i32(), v.data(), v.size() * 4);
+  return t;
+}
+std::vector<float> vec(const Tensor& t) { return std::vector<float>(t.f32(), t.f32() + t.numel()); }
+
+TEST(AttentionDecode, MatchesOracleGqaWindows) {
+  const int64_t S = 3, M = 37, D = 8;
+  for (auto [H, K] : {std::pair<int64_t, int64_t>{4, 2}, {3, 3}, {4, 1}})
+    for (int64_t window : {0, 1, 5}) {
+      const auto kc = randn(S * M * K * D, 10 + H + window), vc = randn(S * M * K * D, 20 + K + window);
+      const std::vector<int32_t> slots = {2, 0, 1, 0, 2}, lens = {1, 37, 9, 20, 33};
+      const int64_t R = int64_t(slots.size());
+      const auto q = randn(R * H * D, 30 + window, 2.f);
+      Tensor Kc = f32_of(kc, {S, M, K, D}), Vc = f32_of(vc, {S, M, K, D}), out = Tensor::empty({R, H, D});
+      const float scale = 1.f / std::sqrt(float(D));
+      ops().attention_decode(f32_of(q, {R, H, D}), Kc, Vc, i32_of(slots), i32_of(lens), window, scale, out);
+      std::vector<double> want(R * H * D);
+      ref::attention_decode(to_double(q).data(), to_double(kc).data(), to_double(vc).data(), slots.data(), lens.data(),
+                            R, M, H, K, D, window, scale, want.data());
+      EXPECT_TRUE(all_close(vec(out), want, {1e-5, 1e-5}, cat("decode H=", H, " K=", K, " window=", window)));
+    }
+}
+
+TEST(AttentionDecode, CacheWritePlacesRows) {
+  const int64_t S = 2, M = 5, K = 2, D = 4, R = 3;
+  Tensor Kc = Tensor::zeros({S, M, K, D}), Vc = Tensor::zeros({S, M, K, D});
+  const auto k = randn(R * K * D, 1), v = randn(R * K * D, 2);
+  const std::vector<int32_t> slots = {1, 0, 1}, pos = {4, 0, 2};
+  ops().kv_cache_write(f32_of(k, {R, K * D}), f32_of(v, {R, K * D}), i32_of(slots), i32_of(pos), Kc, Vc);
+  for (int64_t r = 0; r < R; ++r)
+    for (int64_t i = 0; i < K * D; ++i) {
+      EXPECT_EQ(Kc.f32()[(slots[r] * M + pos[r]) * K * D + i], k[r * K * D + i]);
+      EXPECT_EQ(Vc.f32()[(slots[r] * M + pos[r]) * K * D + i], v[r * K * D + i]);
+    }
+  double untouched = 0;
+  for (int64_t p = 0; p < M; ++p)
+    if (p != 0) untouched += std::abs(Kc.f32()[(0 * M + p) * K * D]);
+  EXPECT_EQ(untouched, 0.0);
+}
+
+// Decoding token t of a sequence against its cached keys 0..t equals row t of the training kernel.
+TEST(AttentionDecode, EqualsTrainingKernelRowByRow) {
+  const int64_t T = 70, H = 4, K = 2, D = 16;
+  for (int64_t window : {0, 7}) {
+    const auto q = randn(T * H * D, 41), k = randn(T * K * D, 42), v = randn(T * K * D, 43);
+    AttnLayout layout{1, T, std::vector<int32_t>(size_t(T), 0)};
+    Tensor out = Tensor::empty({T, H * D}), lse = Tensor::empty({H, T});
+    const float scale = 0.3f;
+    ops().attention_forward(f32_of(q, {T, H * D}), f32_of(k, {T, K * D}), f32_of(v, {T, K * D}), layout, window, scale,
+                            out, lse);
+    Tensor Kc = Tensor::zeros({1, T, K, D}), Vc = Tensor::zeros({1, T, K, D});
+    std::vector<int32_t> pos(T);
+    for (int64_t t = 0; t < T; ++t) pos[t] = int32_t(t);
+    ops().kv_cache_write(f32_of(k, {T, K * D}), f32_of(v, {T, K * D}), i32_of(std::vector<int32_t>(T, 0)), i32_of(pos),
+                         Kc, Vc);
+    std::vector<int32_t> slots(T, 0), lens(T);
+    for (int64_t t = 0; t < T; ++t) lens[t] = int32_t(t + 1);
+    Tensor dec = Tensor::empty({T, H, D});
+    ops().attention_decode(f32_of(q, {T, H, D}), Kc, Vc, i32_of(slots), i32_of(lens), window, scale, dec);
+    EXPECT_TRUE(all_close(vec(dec), to_double(vec(out)), {2e-6, 1e-5}, cat("decode vs training window=", window)));
+  }
+}
+
+}  // namespace
+}  // namespace tandem
