@@ -13,6 +13,7 @@
 #include "core/file.h"
 #include "core/json.h"
 #include "core/rng.h"
+#include "data/input_ids.h"
 #include "model/decoder.h"
 #include "rollout/engine.h"
 
@@ -32,34 +33,12 @@ struct Opts {
 const char* kNeedTokenizer = "text prompts need the tokenizer layer (not merged yet); give input_ids lines instead";
 
 std::vector<std::vector<int32_t>> read_prompts(const std::string& path, int64_t vocab) {
-  std::ifstream in(path);
-  if (!in) throw Error("generate.data", cat("cannot open '", path, "'"));
   std::vector<std::vector<int32_t>> prompts;
-  std::string line;
-  int64_t lineno = 0;
-  while (std::getline(in, line)) {
-    ++lineno;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const std::string where = cat(path, ":", lineno);
-    const Json j = parse_json(line, where, "generate.data");
+  data::for_each_jsonl_line(path, "generate.data", [&](const Json& j, const std::string& origin) {
     if (j.is_object() && j.contains("prompt") && !j.contains("input_ids"))
-      throw Error("generate.data", cat(where, ": prompt: ", kNeedTokenizer));
-    if (!j.is_object() || !j.contains("input_ids"))
-      throw Error("generate.data", cat(where, ": input_ids: missing; expected {\"input_ids\": [int, ...]}"));
-    const Json& ids = j["input_ids"];
-    if (!ids.is_array() || ids.empty())
-      throw Error("generate.data", cat(where, ": input_ids: expected a non-empty list of integers, got ", ids.dump().substr(0, 80)));
-    std::vector<int32_t> p;
-    for (size_t i = 0; i < ids.size(); ++i) {
-      if (!ids[i].is_number_integer())
-        throw Error("generate.data", cat(where, ": input_ids[", i, "]: expected an integer, got ", ids[i].dump()));
-      const int64_t v = ids[i].get<int64_t>();
-      if (v < 0 || v >= vocab)
-        throw Error("generate.data", cat(where, ": input_ids[", i, "]: token id ", v, " outside the model's vocabulary [0, ", vocab, ")"));
-      p.push_back(int32_t(v));
-    }
-    prompts.push_back(std::move(p));
-  }
+      throw Error("generate.data", cat(origin, ": prompt: ", kNeedTokenizer));
+    prompts.push_back(data::parse_input_ids(j, origin, vocab, 1, "generate.data"));
+  });
   return prompts;
 }
 

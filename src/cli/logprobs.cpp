@@ -12,6 +12,7 @@
 #include "core/file.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "data/input_ids.h"
 #include "model/decoder.h"
 
 namespace tandem::cli {
@@ -24,33 +25,10 @@ struct Opts {
 };
 
 std::vector<std::vector<int32_t>> read_ids(const std::string& path, int64_t vocab) {
-  std::ifstream in(path);
-  if (!in) throw Error("logprobs.data", cat("cannot open '", path, "'"));
   std::vector<std::vector<int32_t>> seqs;
-  std::string line;
-  int64_t lineno = 0;
-  while (std::getline(in, line)) {
-    ++lineno;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const std::string where = cat(path, ":", lineno);
-    const Json j = parse_json(line, where, "logprobs.data");
-    if (!j.is_object() || !j.contains("input_ids"))
-      throw Error("logprobs.data", cat(where, ": input_ids: missing; expected {\"input_ids\": [int, ...]}"));
-    const Json& ids = j["input_ids"];
-    if (!ids.is_array() || ids.empty())
-      throw Error("logprobs.data", cat(where, ": input_ids: expected a non-empty list of integers, got ", ids.dump().substr(0, 80)));
-    std::vector<int32_t> s;
-    s.reserve(ids.size());
-    for (size_t i = 0; i < ids.size(); ++i) {
-      if (!ids[i].is_number_integer())
-        throw Error("logprobs.data", cat(where, ": input_ids[", i, "]: expected an integer, got ", ids[i].dump()));
-      const int64_t v = ids[i].get<int64_t>();
-      if (v < 0 || v >= vocab)
-        throw Error("logprobs.data", cat(where, ": input_ids[", i, "]: token id ", v, " outside the model's vocabulary [0, ", vocab, ")"));
-      s.push_back(int32_t(v));
-    }
-    seqs.push_back(std::move(s));
-  }
+  data::for_each_jsonl_line(path, "logprobs.data", [&](const Json& j, const std::string& origin) {
+    seqs.push_back(data::parse_input_ids(j, origin, vocab, 1, "logprobs.data"));
+  });
   return seqs;
 }
 

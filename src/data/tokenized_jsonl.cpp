@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "core/rng.h"
+#include "data/input_ids.h"
 
 namespace tandem::data {
 
@@ -33,16 +34,7 @@ TokenizedExample TokenizedJsonl::get(size_t i) {
   const std::string where = cat(path_, ":", ex.line);
   const Json j = parse_json(line, where, "data");
   if (!j.is_object()) throw Error("data", cat(where, ": expected a JSON object"));
-  auto ids = j.find("input_ids");
-  if (ids == j.end() || !ids->is_array() || ids->size() < 2)
-    throw Error("data", cat(where, ": input_ids: expected a list of at least 2 integers",
-                            ids == j.end() ? ", missing" : cat(", got ", ids->dump().substr(0, 60))));
-  for (size_t t = 0; t < ids->size(); ++t) {
-    const Json& v = (*ids)[t];
-    if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > INT32_MAX)
-      throw Error("data", cat(where, ": input_ids[", t, "]: expected a non-negative integer, got ", v.dump()));
-    ex.ids.push_back(int32_t(v.get<int64_t>()));
-  }
+  ex.ids = parse_input_ids(j, where, -1, 2, "data");
   const char* mask_key = j.contains("completion_mask") ? "completion_mask" : j.contains("assistant_masks") ? "assistant_masks" : nullptr;
   ex.trained.assign(ex.ids.size(), 1);
   ex.trained[0] = 0;  // nothing predicts the first token
