@@ -21,6 +21,23 @@ std::vector<float> randn(size_t n, uint64_t seed, float scale) {
 
 std::vector<double> to_double(const std::vector<float>& x) { return std::vector<double>(x.begin(), x.end()); }
 
+Tensor f32_tensor(const std::vector<float>& v, Shape shape) {
+  Tensor t = Tensor::empty(std::move(shape));
+  TD_ASSERT(size_t(t.numel()) == v.size(), "f32_tensor: ", v.size(), " values for ", shape_str(t.shape()));
+  std::copy(v.begin(), v.end(), t.f32());
+  return t;
+}
+
+Tensor f32_tensor(const std::vector<float>& v) { return f32_tensor(v, {int64_t(v.size())}); }
+
+Tensor i32_tensor(const std::vector<int32_t>& v) {
+  Tensor t = Tensor::empty({int64_t(v.size())}, DType::kI32);
+  std::copy(v.begin(), v.end(), t.i32());
+  return t;
+}
+
+std::vector<float> to_vec(const Tensor& t) { return std::vector<float>(t.f32(), t.f32() + t.numel()); }
+
 ::testing::AssertionResult all_close(const std::vector<float>& got, const std::vector<double>& want, Tol tol,
                                      const std::string& what) {
   if (got.size() != want.size())

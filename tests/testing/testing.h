@@ -9,10 +9,18 @@
 #include <string>
 #include <vector>
 
+#include "tensor/tensor.h"
+
 namespace tandem::testing {
 
 std::vector<float> randn(size_t n, uint64_t seed, float scale = 1.0f);
 std::vector<double> to_double(const std::vector<float>& x);
+
+// CPU tensors from vectors and back, for feeding kernels in tests.
+Tensor f32_tensor(const std::vector<float>& v, Shape shape);
+Tensor f32_tensor(const std::vector<float>& v);  // 1-D
+Tensor i32_tensor(const std::vector<int32_t>& v);
+std::vector<float> to_vec(const Tensor& t);
 
 struct Tol {
   double atol = 1e-6;

@@ -17,17 +17,6 @@ using testing::randn;
 using testing::to_double;
 
 const Ops& ops() { return ops_for(cpu_device()); }
-Tensor f32_of(const std::vector<float>& v, Shape shape) {
-  Tensor t = Tensor::empty(std::move(shape));
-  std::memcpy(t.f32(), v.data(), v.size() * 4);
-  return t;
-}
-Tensor i32_of(const std::vector<int32_t>& v) {
-  Tensor t = Tensor::empty({int64_t(v.size())}, DType::kI32);
-  std::memcpy(t.i32(), v.data(), v.size() * 4);
-  return t;
-}
-std::vector<float> vec(const Tensor& t) { return std::vector<float>(t.f32(), t.f32() + t.numel()); }
 
 TEST(AttentionDecode, MatchesOracleGqaWindows) {
   const int64_t S = 3, M = 37, D = 8;
@@ -37,13 +26,13 @@ TEST(AttentionDecode, MatchesOracleGqaWindows) {
       const std::vector<int32_t> slots = {2, 0, 1, 0, 2}, lens = {1, 37, 9, 20, 33};
       const int64_t R = int64_t(slots.size());
       const auto q = randn(R * H * D, 30 + window, 2.f);
-      Tensor Kc = f32_of(kc, {S, M, K, D}), Vc = f32_of(vc, {S, M, K, D}), out = Tensor::empty({R, H, D});
+      Tensor Kc = testing::f32_tensor(kc, {S, M, K, D}), Vc = testing::f32_tensor(vc, {S, M, K, D}), out = Tensor::empty({R, H, D});
       const float scale = 1.f / std::sqrt(float(D));
-      ops().attention_decode(f32_of(q, {R, H, D}), Kc, Vc, i32_of(slots), i32_of(lens), window, scale, out);
+      ops().attention_decode(testing::f32_tensor(q, {R, H, D}), Kc, Vc, testing::i32_tensor(slots), testing::i32_tensor(lens), window, scale, out);
       std::vector<double> want(R * H * D);
       ref::attention_decode(to_double(q).data(), to_double(kc).data(), to_double(vc).data(), slots.data(), lens.data(),
                             R, M, H, K, D, window, scale, want.data());
-      EXPECT_TRUE(all_close(vec(out), want, {1e-5, 1e-5}, cat("decode H=", H, " K=", K, " window=", window)));
+      EXPECT_TRUE(all_close(testing::to_vec(out), want, {1e-5, 1e-5}, cat("decode H=", H, " K=", K, " window=", window)));
     }
 }
 
@@ -52,7 +41,7 @@ TEST(AttentionDecode, CacheWritePlacesRows) {
   Tensor Kc = Tensor::zeros({S, M, K, D}), Vc = Tensor::zeros({S, M, K, D});
   const auto k = randn(R * K * D, 1), v = randn(R * K * D, 2);
   const std::vector<int32_t> slots = {1, 0, 1}, pos = {4, 0, 2};
-  ops().kv_cache_write(f32_of(k, {R, K * D}), f32_of(v, {R, K * D}), i32_of(slots), i32_of(pos), Kc, Vc);
+  ops().kv_cache_write(testing::f32_tensor(k, {R, K * D}), testing::f32_tensor(v, {R, K * D}), testing::i32_tensor(slots), testing::i32_tensor(pos), Kc, Vc);
   for (int64_t r = 0; r < R; ++r)
     for (int64_t i = 0; i < K * D; ++i) {
       EXPECT_EQ(Kc.f32()[(slots[r] * M + pos[r]) * K * D + i], k[r * K * D + i]);
@@ -72,18 +61,18 @@ TEST(AttentionDecode, EqualsTrainingKernelRowByRow) {
     AttnLayout layout{1, T, std::vector<int32_t>(size_t(T), 0)};
     Tensor out = Tensor::empty({T, H * D}), lse = Tensor::empty({H, T});
     const float scale = 0.3f;
-    ops().attention_forward(f32_of(q, {T, H * D}), f32_of(k, {T, K * D}), f32_of(v, {T, K * D}), layout, window, scale,
+    ops().attention_forward(testing::f32_tensor(q, {T, H * D}), testing::f32_tensor(k, {T, K * D}), testing::f32_tensor(v, {T, K * D}), layout, window, scale,
                             out, lse);
     Tensor Kc = Tensor::zeros({1, T, K, D}), Vc = Tensor::zeros({1, T, K, D});
     std::vector<int32_t> pos(T);
     for (int64_t t = 0; t < T; ++t) pos[t] = int32_t(t);
-    ops().kv_cache_write(f32_of(k, {T, K * D}), f32_of(v, {T, K * D}), i32_of(std::vector<int32_t>(T, 0)), i32_of(pos),
+    ops().kv_cache_write(testing::f32_tensor(k, {T, K * D}), testing::f32_tensor(v, {T, K * D}), testing::i32_tensor(std::vector<int32_t>(T, 0)), testing::i32_tensor(pos),
                          Kc, Vc);
     std::vector<int32_t> slots(T, 0), lens(T);
     for (int64_t t = 0; t < T; ++t) lens[t] = int32_t(t + 1);
     Tensor dec = Tensor::empty({T, H, D});
-    ops().attention_decode(f32_of(q, {T, H, D}), Kc, Vc, i32_of(slots), i32_of(lens), window, scale, dec);
-    EXPECT_TRUE(all_close(vec(dec), to_double(vec(out)), {2e-6, 1e-5}, cat("decode vs training window=", window)));
+    ops().attention_decode(testing::f32_tensor(q, {T, H, D}), Kc, Vc, testing::i32_tensor(slots), testing::i32_tensor(lens), window, scale, dec);
+    EXPECT_TRUE(all_close(testing::to_vec(dec), to_double(testing::to_vec(out)), {2e-6, 1e-5}, cat("decode vs training window=", window)));
   }
 }
 

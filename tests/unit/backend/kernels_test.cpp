@@ -22,17 +22,6 @@ using Z = std::complex<double>;
 
 const Ops& ops() { return ops_for(cpu_device()); }
 
-Tensor tensor_of(const std::vector<float>& v, Shape shape) {
-  Tensor t = Tensor::empty(std::move(shape));
-  std::memcpy(t.f32(), v.data(), v.size() * 4);
-  return t;
-}
-Tensor i32_of(const std::vector<int32_t>& v) {
-  Tensor t = Tensor::empty({int64_t(v.size())}, DType::kI32);
-  std::memcpy(t.i32(), v.data(), v.size() * 4);
-  return t;
-}
-std::vector<float> vec(const Tensor& t) { return std::vector<float>(t.f32(), t.f32() + t.numel()); }
 std::vector<Z> zvec(const std::vector<float>& v) { return std::vector<Z>(v.begin(), v.end()); }
 Z dot(const std::vector<float>& a, const std::vector<Z>& b) {
   Z s = 0;
@@ -45,13 +34,13 @@ TEST(Kernels, RmsNormForwardBackward) {
   for (int64_t C : {1, 31, 33, 256}) {
     const int64_t R = 5;
     const auto x = randn(R * C, 1 + C, 1.5f), w = randn(C, 2 + C), dy = randn(R * C, 3 + C);
-    Tensor X = tensor_of(x, {R, C}), W = tensor_of(w, {C}), Y = Tensor::empty({R, C}), rstd = Tensor::empty({R});
+    Tensor X = testing::f32_tensor(x, {R, C}), W = testing::f32_tensor(w, {C}), Y = Tensor::empty({R, C}), rstd = Tensor::empty({R});
     ops().rmsnorm_forward(X, W, 1e-6f, Y, rstd);
     std::vector<double> want(R * C);
     ref::rmsnorm_forward(to_double(x).data(), to_double(w).data(), want.data(), R, C, 1e-6);
-    EXPECT_TRUE(all_close(vec(Y), want, kFwd, "rmsnorm fwd"));
+    EXPECT_TRUE(all_close(testing::to_vec(Y), want, kFwd, "rmsnorm fwd"));
     Tensor dX = Tensor::empty({R, C}), dW = Tensor::zeros({C});
-    ops().rmsnorm_backward(tensor_of(dy, {R, C}), X, W, rstd, dX, dW);
+    ops().rmsnorm_backward(testing::f32_tensor(dy, {R, C}), X, W, rstd, dX, dW);
     auto loss_x = [&](const std::vector<Z>& xz) {
       std::vector<Z> y(R * C), wz = zvec(w);
       ref::rmsnorm_forward(xz.data(), wz.data(), y.data(), R, C, 1e-6);
@@ -62,26 +51,26 @@ TEST(Kernels, RmsNormForwardBackward) {
       ref::rmsnorm_forward(xz.data(), wz.data(), y.data(), R, C, 1e-6);
       return dot(dy, y);
     };
-    EXPECT_TRUE(all_close(vec(dX), complex_step_grad(loss_x, to_double(x)), kBwd, "rmsnorm dx C=" + std::to_string(C)));
-    EXPECT_TRUE(all_close(vec(dW), complex_step_grad(loss_w, to_double(w)), kBwd, "rmsnorm dw C=" + std::to_string(C)));
+    EXPECT_TRUE(all_close(testing::to_vec(dX), complex_step_grad(loss_x, to_double(x)), kBwd, "rmsnorm dx C=" + std::to_string(C)));
+    EXPECT_TRUE(all_close(testing::to_vec(dW), complex_step_grad(loss_w, to_double(w)), kBwd, "rmsnorm dw C=" + std::to_string(C)));
   }
 }
 
 TEST(Kernels, SwigluForwardBackward) {
   const int64_t N = 7, I = 33;
   const auto gu = randn(N * 2 * I, 11, 2.f), dy = randn(N * I, 12);
-  Tensor GU = tensor_of(gu, {N, 2 * I}), out = Tensor::empty({N, I}), dGU = Tensor::empty({N, 2 * I});
+  Tensor GU = testing::f32_tensor(gu, {N, 2 * I}), out = Tensor::empty({N, I}), dGU = Tensor::empty({N, 2 * I});
   ops().swiglu_forward(GU, out);
   std::vector<double> want(N * I);
   ref::swiglu_forward(to_double(gu).data(), want.data(), N, I);
-  EXPECT_TRUE(all_close(vec(out), want, kFwd, "swiglu fwd"));
-  ops().swiglu_backward(GU, tensor_of(dy, {N, I}), dGU);
+  EXPECT_TRUE(all_close(testing::to_vec(out), want, kFwd, "swiglu fwd"));
+  ops().swiglu_backward(GU, testing::f32_tensor(dy, {N, I}), dGU);
   auto loss = [&](const std::vector<Z>& g) {
     std::vector<Z> y(N * I);
     ref::swiglu_forward(g.data(), y.data(), N, I);
     return dot(dy, y);
   };
-  EXPECT_TRUE(all_close(vec(dGU), complex_step_grad(loss, to_double(gu)), kBwd, "swiglu dgate_up"));
+  EXPECT_TRUE(all_close(testing::to_vec(dGU), complex_step_grad(loss, to_double(gu)), kBwd, "swiglu dgate_up"));
 }
 
 // RoPE + optional per-head q/k norm, with a yarn-scaled table so the attention factor is covered.
@@ -98,9 +87,9 @@ void check_qkv_prep(bool qk_norm, const std::string& rope_scaling) {
   const std::vector<int32_t> pos = {0, 1, 2, 7, 33, 63};
   const auto qkv = randn(N * QKV, 21), qn = randn(D, 22), kn = randn(D, 23);
   const auto dq = randn(N * H * D, 24), dk = randn(N * K * D, 25), dv = randn(N * K * D, 26);
-  Tensor QN = qk_norm ? tensor_of(qn, {D}) : Tensor(), KN = qk_norm ? tensor_of(kn, {D}) : Tensor();
+  Tensor QN = qk_norm ? testing::f32_tensor(qn, {D}) : Tensor(), KN = qk_norm ? testing::f32_tensor(kn, {D}) : Tensor();
   Tensor q = Tensor::empty({N, H * D}), k = Tensor::empty({N, K * D}), v = Tensor::empty({N, K * D});
-  Tensor P = i32_of(pos), QKVt = tensor_of(qkv, {N, QKV});
+  Tensor P = testing::i32_tensor(pos), QKVt = testing::f32_tensor(qkv, {N, QKV});
   ops().qkv_prep_forward(QKVt, P, rope, QN, KN, 1e-6f, H, K, q, k, v);
   auto ref_fwd = [&](const auto& x, const auto& wq, const auto& wk, auto* qo, auto* ko, auto* vo) {
     ref::qkv_prep_forward(x.data(), pos.data(), inv.data(), af, qk_norm ? wq.data() : nullptr,
@@ -108,24 +97,24 @@ void check_qkv_prep(bool qk_norm, const std::string& rope_scaling) {
   };
   std::vector<double> wq(N * H * D), wk(N * K * D), wv(N * K * D);
   ref_fwd(to_double(qkv), to_double(qn), to_double(kn), wq.data(), wk.data(), wv.data());
-  EXPECT_TRUE(all_close(vec(q), wq, kFwd, "qkv_prep q"));
-  EXPECT_TRUE(all_close(vec(k), wk, kFwd, "qkv_prep k"));
-  EXPECT_TRUE(all_close(vec(v), wv, kFwd, "qkv_prep v"));
+  EXPECT_TRUE(all_close(testing::to_vec(q), wq, kFwd, "qkv_prep q"));
+  EXPECT_TRUE(all_close(testing::to_vec(k), wk, kFwd, "qkv_prep k"));
+  EXPECT_TRUE(all_close(testing::to_vec(v), wv, kFwd, "qkv_prep v"));
   Tensor dQKV = Tensor::empty({N, QKV}), dQN = qk_norm ? Tensor::zeros({D}) : Tensor(),
          dKN = qk_norm ? Tensor::zeros({D}) : Tensor();
-  ops().qkv_prep_backward(QKVt, P, rope, QN, KN, 1e-6f, H, K, tensor_of(dq, {N, H * D}), tensor_of(dk, {N, K * D}),
-                          tensor_of(dv, {N, K * D}), dQKV, dQN, dKN);
+  ops().qkv_prep_backward(QKVt, P, rope, QN, KN, 1e-6f, H, K, testing::f32_tensor(dq, {N, H * D}), testing::f32_tensor(dk, {N, K * D}),
+                          testing::f32_tensor(dv, {N, K * D}), dQKV, dQN, dKN);
   auto loss = [&](const std::vector<Z>& x, const std::vector<Z>& a, const std::vector<Z>& b) {
     std::vector<Z> qo(N * H * D), ko(N * K * D), vo(N * K * D);
     ref_fwd(x, a, b, qo.data(), ko.data(), vo.data());
     return dot(dq, qo) + dot(dk, ko) + dot(dv, vo);
   };
-  EXPECT_TRUE(all_close(vec(dQKV), complex_step_grad([&](const auto& x) { return loss(x, zvec(qn), zvec(kn)); }, to_double(qkv)),
+  EXPECT_TRUE(all_close(testing::to_vec(dQKV), complex_step_grad([&](const auto& x) { return loss(x, zvec(qn), zvec(kn)); }, to_double(qkv)),
                         kBwd, "qkv_prep dqkv"));
   if (qk_norm) {
-    EXPECT_TRUE(all_close(vec(dQN), complex_step_grad([&](const auto& a) { return loss(zvec(qkv), a, zvec(kn)); }, to_double(qn)),
+    EXPECT_TRUE(all_close(testing::to_vec(dQN), complex_step_grad([&](const auto& a) { return loss(zvec(qkv), a, zvec(kn)); }, to_double(qn)),
                           kBwd, "qkv_prep dq_norm"));
-    EXPECT_TRUE(all_close(vec(dKN), complex_step_grad([&](const auto& b) { return loss(zvec(qkv), zvec(qn), b); }, to_double(kn)),
+    EXPECT_TRUE(all_close(testing::to_vec(dKN), complex_step_grad([&](const auto& b) { return loss(zvec(qkv), zvec(qn), b); }, to_double(kn)),
                           kBwd, "qkv_prep dk_norm"));
   }
 }
@@ -151,23 +140,23 @@ void check_attention(int64_t window, int64_t T, std::vector<std::vector<int>> do
   AttnLayout layout{B, T, seg};
   const auto q = randn(N * H * D, 31), k = randn(N * K * D, 32), v = randn(N * K * D, 33), dout = randn(N * H * D, 34);
   const float scale = 1.f / std::sqrt(float(D));
-  Tensor Q = tensor_of(q, {N, H * D}), Kt = tensor_of(k, {N, K * D}), Vt = tensor_of(v, {N, K * D});
+  Tensor Q = testing::f32_tensor(q, {N, H * D}), Kt = testing::f32_tensor(k, {N, K * D}), Vt = testing::f32_tensor(v, {N, K * D});
   Tensor out = Tensor::empty({N, H * D}), lse = Tensor::empty({H, N});
   ops().attention_forward(Q, Kt, Vt, layout, window, scale, out, lse);
   std::vector<double> want(N * H * D);
   ref::attention_forward(to_double(q).data(), to_double(k).data(), to_double(v).data(), seg.data(), B, T, H, K, D,
                          window, double(scale), want.data());
-  EXPECT_TRUE(all_close(vec(out), want, kFwd, "attention fwd"));
+  EXPECT_TRUE(all_close(testing::to_vec(out), want, kFwd, "attention fwd"));
   Tensor dQ = Tensor::empty({N, H * D}), dK = Tensor::empty({N, K * D}), dV = Tensor::empty({N, K * D});
-  ops().attention_backward(Q, Kt, Vt, out, lse, tensor_of(dout, {N, H * D}), layout, window, scale, dQ, dK, dV);
+  ops().attention_backward(Q, Kt, Vt, out, lse, testing::f32_tensor(dout, {N, H * D}), layout, window, scale, dQ, dK, dV);
   auto loss = [&](const std::vector<Z>& qz, const std::vector<Z>& kz, const std::vector<Z>& vz) {
     std::vector<Z> o(N * H * D);
     ref::attention_forward(qz.data(), kz.data(), vz.data(), seg.data(), B, T, H, K, D, window, double(scale), o.data());
     return dot(dout, o);
   };
-  EXPECT_TRUE(all_close(vec(dQ), complex_step_grad([&](const auto& x) { return loss(x, zvec(k), zvec(v)); }, to_double(q)), kBwd, "attention dq"));
-  EXPECT_TRUE(all_close(vec(dK), complex_step_grad([&](const auto& x) { return loss(zvec(q), x, zvec(v)); }, to_double(k)), kBwd, "attention dk"));
-  EXPECT_TRUE(all_close(vec(dV), complex_step_grad([&](const auto& x) { return loss(zvec(q), zvec(k), x); }, to_double(v)), kBwd, "attention dv"));
+  EXPECT_TRUE(all_close(testing::to_vec(dQ), complex_step_grad([&](const auto& x) { return loss(x, zvec(k), zvec(v)); }, to_double(q)), kBwd, "attention dq"));
+  EXPECT_TRUE(all_close(testing::to_vec(dK), complex_step_grad([&](const auto& x) { return loss(zvec(q), x, zvec(v)); }, to_double(k)), kBwd, "attention dk"));
+  EXPECT_TRUE(all_close(testing::to_vec(dV), complex_step_grad([&](const auto& x) { return loss(zvec(q), zvec(k), x); }, to_double(v)), kBwd, "attention dv"));
 }
 
 TEST(Kernels, AttentionPackedPaddedGqa) { check_attention(0, 9, {{5, 3}, {7}}); }
@@ -181,21 +170,21 @@ TEST(Kernels, LogprobFusedHeadForwardBackward) {
   const int64_t N = 6, C = 8, V = 4100;
   const std::vector<int32_t> targets = {3, -1, 4099, 0, 4096, 17};
   const auto h = randn(N * C, 41, 2.f), w = randn(V * C, 42), gl = randn(N, 43), ge = randn(N, 44);
-  Tensor Ht = tensor_of(h, {N, C}), Wt = tensor_of(w, {V, C}), T = i32_of(targets);
+  Tensor Ht = testing::f32_tensor(h, {N, C}), Wt = testing::f32_tensor(w, {V, C}), T = testing::i32_tensor(targets);
   Tensor logp = Tensor::empty({N}), lse = Tensor::empty({N}), ent = Tensor::empty({N});
   ops().logprob_forward(Ht, Wt, T, logp, lse, ent);
   std::vector<double> wl(N), we(N);
   ref::logprob_forward(to_double(h).data(), to_double(w).data(), targets.data(), N, C, V, wl.data(), we.data());
-  EXPECT_TRUE(all_close(vec(logp), wl, kFwd, "logp"));
-  EXPECT_TRUE(all_close(vec(ent), we, kFwd, "entropy"));
+  EXPECT_TRUE(all_close(testing::to_vec(logp), wl, kFwd, "logp"));
+  EXPECT_TRUE(all_close(testing::to_vec(ent), we, kFwd, "entropy"));
   Tensor dH = Tensor::empty({N, C}), dW = Tensor::zeros({V, C});
-  ops().logprob_backward(Ht, Wt, T, lse, ent, tensor_of(gl, {N}), tensor_of(ge, {N}), dH, dW);
+  ops().logprob_backward(Ht, Wt, T, lse, ent, testing::f32_tensor(gl, {N}), testing::f32_tensor(ge, {N}), dH, dW);
   auto loss = [&](const std::vector<Z>& hz, const std::vector<Z>& wz) {
     std::vector<Z> lp(N), en(N);
     ref::logprob_forward(hz.data(), wz.data(), targets.data(), N, C, V, lp.data(), en.data());
     return dot(gl, lp) + dot(ge, en);
   };
-  EXPECT_TRUE(all_close(vec(dH), complex_step_grad([&](const auto& x) { return loss(x, zvec(w)); }, to_double(h)), kBwd, "logprob dh"));
+  EXPECT_TRUE(all_close(testing::to_vec(dH), complex_step_grad([&](const auto& x) { return loss(x, zvec(w)); }, to_double(h)), kBwd, "logprob dh"));
   // dW over all V*C entries is slow in complex step; check the rows of the targets and a few others.
   std::vector<int64_t> rows = {0, 3, 17, 100, 4095, 4096, 4099};
   std::vector<double> wz = to_double(w);

@@ -15,12 +15,6 @@
 namespace tandem::train {
 namespace {
 
-Tensor tensor_of(const std::vector<float>& v) {
-  Tensor t = Tensor::empty({int64_t(v.size())});
-  std::memcpy(t.f32(), v.data(), v.size() * 4);
-  return t;
-}
-std::vector<float> vec(const Tensor& t) { return std::vector<float>(t.f32(), t.f32() + t.numel()); }
 
 TEST(Optimizer, AdamWSgdAndClipMatchTorch) {
   const int64_t n = 203, steps = 4;
@@ -43,23 +37,23 @@ TEST(Optimizer, AdamWSgdAndClipMatchTorch) {
                                      dir.file("job.json"), " ", dir.file("out.json")), &out), 0) << out;
   const Json ref = read_json_file(dir.file("out.json"), "test");
 
-  Tensor p = tensor_of(p0);
+  Tensor p = testing::f32_tensor(p0);
   AdamW adam(n);
-  for (int s = 0; s < steps; ++s) adam.step(p, tensor_of(grads[s]), decay, cfg, lrs[s]);
-  EXPECT_TRUE(testing::all_close(vec(p), ref["adamw"].get<std::vector<double>>(), {1e-7, 1e-6}, "adamw"));
+  for (int s = 0; s < steps; ++s) adam.step(p, testing::f32_tensor(grads[s]), decay, cfg, lrs[s]);
+  EXPECT_TRUE(testing::all_close(testing::to_vec(p), ref["adamw"].get<std::vector<double>>(), {1e-7, 1e-6}, "adamw"));
   EXPECT_EQ(adam.steps(), steps);
 
-  Tensor q = tensor_of(p0);
-  for (int s = 0; s < steps; ++s) sgd_step(q, tensor_of(grads[s]), decay, 0.01, lrs[s]);
-  EXPECT_TRUE(testing::all_close(vec(q), ref["sgd"].get<std::vector<double>>(), {1e-7, 1e-6}, "sgd"));
+  Tensor q = testing::f32_tensor(p0);
+  for (int s = 0; s < steps; ++s) sgd_step(q, testing::f32_tensor(grads[s]), decay, 0.01, lrs[s]);
+  EXPECT_TRUE(testing::all_close(testing::to_vec(q), ref["sgd"].get<std::vector<double>>(), {1e-7, 1e-6}, "sgd"));
 
-  Tensor g = tensor_of(grads[0]);
+  Tensor g = testing::f32_tensor(grads[0]);
   const double norm = clip_grad_norm(g, 0.05);
   EXPECT_NEAR(norm, ref["norm"].get<double>(), 1e-6 * norm);
-  EXPECT_TRUE(testing::all_close(vec(g), ref["clipped"].get<std::vector<double>>(), {1e-8, 1e-6}, "clipped"));
-  Tensor g2 = tensor_of(grads[0]);
+  EXPECT_TRUE(testing::all_close(testing::to_vec(g), ref["clipped"].get<std::vector<double>>(), {1e-8, 1e-6}, "clipped"));
+  Tensor g2 = testing::f32_tensor(grads[0]);
   clip_grad_norm(g2, 0.0);  // disabled: untouched
-  EXPECT_EQ(vec(g2), grads[0]);
+  EXPECT_EQ(testing::to_vec(g2), grads[0]);
 }
 
 TEST(Schedule, TransformersFormulas) {
