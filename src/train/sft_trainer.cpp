@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 
 #include "core/file.h"
@@ -237,6 +238,13 @@ int run_sft(const SftConfig& cfg, const Json& resolved) {
       log.log(m);
       log.progress(state.step, loss, tps, dt * double(max_steps - state.step));
     }
+    // TANDEM_DEBUG_KILL_AT_STEP=N: SIGKILL this process right after step N is logged, so the
+    // resume test interrupts at a known point (not a race with the test's clock).
+    static const int64_t kill_at = [] {
+      const char* e = std::getenv("TANDEM_DEBUG_KILL_AT_STEP");
+      return e ? std::atoll(e) : int64_t(-1);
+    }();
+    if (state.step == kill_at) std::raise(SIGKILL);
     const bool stop = g_stop_signal != 0;
     if ((cfg.save_steps > 0 && state.step % cfg.save_steps == 0) || stop) {
       last_checkpoint = save_checkpoint(cfg.output_dir, *dec, adam.get(), state, resolved, cfg.save_total_limit);

@@ -84,18 +84,13 @@ TEST(SftE2e, ResumeAfterSigkillIsBitIdentical) {
                            "save_steps=2 logging_steps=1 lr_scheduler_type=cosine warmup_steps=2 weight_decay=0.1";
   std::string out;
   ASSERT_EQ(testing::run_command(r.cmd(r.dir.file("full"), args), &out), 0) << out;
-  // Kill the second run once a middle checkpoint exists, then resume it.
+  // The second run SIGKILLs itself after logging step 7 (its last checkpoint is step 6, so the
+  // resumed run must also drop the metrics line of step 7 and redo it), then resumes.
   const std::string killed = r.dir.file("killed");
-  const pid_t pid = fork();
-  if (pid == 0) {
-    execl("/bin/sh", "sh", "-c", (r.cmd(killed, args) + " >/dev/null 2>&1").c_str(), (char*)nullptr);
-    _exit(127);
-  }
-  for (int i = 0; i < 3000 && !file_exists(killed + "/checkpoint-6/trainer_state.json"); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  kill(pid, SIGKILL);
-  system(cat("pkill -KILL -f 'output_dir=", killed, "' >/dev/null 2>&1").c_str());
-  waitpid(pid, nullptr, 0);
+  const int rc = testing::run_command("TANDEM_DEBUG_KILL_AT_STEP=7 " + r.cmd(killed, args), &out);
+  EXPECT_NE(rc, 0) << "the run should have been killed";
+  EXPECT_EQ(metrics(killed).size(), 7u);
+  EXPECT_FALSE(file_exists(killed + "/model.safetensors"));
   ASSERT_TRUE(file_exists(killed + "/checkpoint-6/trainer_state.json"));
   ASSERT_EQ(testing::run_command(r.cmd(killed, args + " resume_from_checkpoint=latest"), &out), 0) << out;
   const auto a = metrics(r.dir.file("full")), b = metrics(killed);
