@@ -1,10 +1,11 @@
 // `tandem generate`: sampling from a model with the rollout engine. Reads JSONL lines
-// {"input_ids": [...]} and writes, per sample in input order (the n samples of a line together),
-// {"completion_ids", "logprobs", "behaviour_logprobs", "finish_reason"}. logprobs are those of the
-// unmodified policy at temperature 1, behaviour_logprobs those of the distribution sampled from
-// (rollout/sampler.h). Generation stops at --stop-id ids and, unless --ignore-eos, at the eos ids
-// of config.json and generation_config.json. Text prompts ("prompt", --chat) wait for the
-// tokenizer layer.
+// {"input_ids": [...]} or {"prompt": text} ({"prompt": messages} with --chat), or one --prompt,
+// and writes, per sample in input order (the n samples of a line together), {"completion_ids",
+// "completion" (decoded, when the folder has a tokenizer), "logprobs", "behaviour_logprobs",
+// "finish_reason"}. logprobs are those of the unmodified policy at temperature 1,
+// behaviour_logprobs those of the distribution sampled from (rollout/sampler.h). Generation stops
+// at --stop-id ids and, unless --ignore-eos, at the eos ids of config.json and
+// generation_config.json. Not yet: stop strings and streaming to the terminal.
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -16,6 +17,8 @@
 #include "data/input_ids.h"
 #include "model/decoder.h"
 #include "rollout/engine.h"
+#include "tokenizer/chat_template.h"
+#include "tokenizer/tokenizer.h"
 
 namespace tandem::cli {
 namespace {
@@ -30,13 +33,64 @@ struct Opts {
   double kv_cache_mb = 1024;
 };
 
-const char* kNeedTokenizer = "text prompts need the tokenizer layer (not merged yet); give input_ids lines instead";
+// Turns prompts into token ids: input_ids as they are; text through the model folder's tokenizer
+// (special tokens added as its post-processor adds them); with --chat, a message list (or a text,
+// taken as one user message) through its chat template with the generation prompt, encoded without
+// adding special tokens again, as transformers' apply_chat_template(tokenize=True) does.
+class PromptEncoder {
+ public:
+  PromptEncoder(const std::string& model_dir, bool chat) : dir_(model_dir), chat_(chat) {}
+  std::vector<int32_t> text(const tokenizer::OrderedJson& prompt, const std::string& origin) {
+    if (chat_) {
+      tokenizer::ChatInput in;
+      if (prompt.is_string()) in.messages = tokenizer::OrderedJson::array({{{"role", "user"}, {"content", prompt}}});
+      else if (prompt.is_array()) in.messages = prompt;
+      else throw Error("generate.data", cat(origin, ": prompt: expected a text or a list of messages"));
+      in.add_generation_prompt = true;
+      return tok().encode(chat_template().render(in).text, false);
+    }
+    if (!prompt.is_string())
+      throw Error("generate.data", cat(origin, ": prompt: expected a text (a message list needs --chat)"));
+    return tok().encode(prompt.get<std::string>(), true);
+  }
+  bool has_tokenizer() const { return file_exists(join_path(dir_, "tokenizer.json")); }
+  const tokenizer::Tokenizer& tok() {
+    if (!tok_) {
+      if (!has_tokenizer())
+        throw Error("generate.prompt", cat("text prompts need a tokenizer: no tokenizer.json in '", dir_,
+                                           "'; give input_ids lines instead"));
+      tok_ = std::make_unique<tokenizer::Tokenizer>(tokenizer::Tokenizer::from_dir(dir_));
+    }
+    return *tok_;
+  }
 
-std::vector<std::vector<int32_t>> read_prompts(const std::string& path, int64_t vocab) {
+ private:
+  const tokenizer::ChatTemplate& chat_template() {
+    if (!tmpl_) tmpl_ = std::make_unique<tokenizer::ChatTemplate>(tokenizer::ChatTemplate::from_dir(dir_));
+    return *tmpl_;
+  }
+  std::string dir_;
+  bool chat_;
+  std::unique_ptr<tokenizer::Tokenizer> tok_;
+  std::unique_ptr<tokenizer::ChatTemplate> tmpl_;
+};
+
+void check_vocab(const std::vector<int32_t>& ids, int64_t vocab, const std::string& origin) {
+  for (int32_t t : ids)
+    if (t >= vocab)
+      throw Error("generate.prompt", cat(origin, ": the tokenizer gives id ", t, ", outside the model's vocabulary [0, ", vocab, ")"));
+  if (ids.empty()) throw Error("generate.prompt", cat(origin, ": the prompt encodes to no tokens"));
+}
+
+std::vector<std::vector<int32_t>> read_prompts(const std::string& path, int64_t vocab, PromptEncoder& enc) {
   std::vector<std::vector<int32_t>> prompts;
-  data::for_each_jsonl_line(path, "generate.data", [&](const Json& j, const std::string& origin) {
-    if (j.is_object() && j.contains("prompt") && !j.contains("input_ids"))
-      throw Error("generate.data", cat(origin, ": prompt: ", kNeedTokenizer));
+  data::for_each_jsonl_line(path, "generate.data", [&](const Json& j, const std::string& origin, const std::string& raw) {
+    if (j.is_object() && !j.contains("input_ids") && (j.contains("prompt") || j.contains("messages"))) {
+      const auto line = tokenizer::OrderedJson::parse(raw);  // key order kept for the template
+      prompts.push_back(enc.text(line.contains("prompt") ? line["prompt"] : line["messages"], origin));
+      check_vocab(prompts.back(), vocab, origin);
+      return;
+    }
     prompts.push_back(data::parse_input_ids(j, origin, vocab, 1, "generate.data"));
   });
   return prompts;
@@ -60,12 +114,19 @@ std::vector<int32_t> generation_config_eos(const std::string& dir, int64_t vocab
 }
 
 int run(const Opts& o) {
-  if (!o.prompt.empty() || o.chat) throw Error("generate.prompt", kNeedTokenizer);
-  if (o.data.empty()) throw Error("generate.data", "expected --data prompts.jsonl (lines with input_ids)");
+  if (o.data.empty() == o.prompt.empty())
+    throw Error("generate.data", "expected one of --data prompts.jsonl or --prompt TEXT");
   if (!(o.kv_cache_mb > 0)) throw Error("generate.kv_cache_mb", cat("expected > 0, got ", o.kv_cache_mb));
   auto dec = model::Decoder::load(o.model);
   const auto& cfg = dec->config();
-  const auto prompts = read_prompts(o.data, cfg.vocab_size);
+  PromptEncoder enc(o.model, o.chat);
+  std::vector<std::vector<int32_t>> prompts;
+  if (!o.prompt.empty()) {
+    prompts.push_back(enc.text(tokenizer::OrderedJson(o.prompt), "--prompt"));
+    check_vocab(prompts.back(), cfg.vocab_size, "--prompt");
+  } else {
+    prompts = read_prompts(o.data, cfg.vocab_size, enc);
+  }
   rollout::SamplingParams sp = o.sp;
   sp.stop_ids = o.stop_ids;
   if (!o.ignore_eos) {
@@ -93,6 +154,7 @@ int run(const Opts& o) {
     for (const auto& s : samples) {
       Json j;
       j["completion_ids"] = s.ids;
+      if (enc.has_tokenizer()) j["completion"] = enc.tok().decode(s.ids, true);
       j["logprobs"] = s.logprobs;
       j["behaviour_logprobs"] = s.behaviour_logprobs;
       j["finish_reason"] = rollout::finish_reason_name(s.finish);
@@ -116,9 +178,9 @@ int run(const Opts& o) {
 Registrar reg({"generate", "sample completions of token prompts with the rollout engine (KV cache)", [](CLI::App& sub) {
                  auto o = std::make_shared<Opts>();
                  sub.add_option("--model", o->model, "HF model folder")->required();
-                 sub.add_option("--data", o->data, "JSONL with {\"input_ids\": [...]} per line");
-                 sub.add_option("--prompt", o->prompt, "a text prompt (needs the tokenizer layer)");
-                 sub.add_flag("--chat", o->chat, "apply the chat template (needs the tokenizer layer)");
+                 sub.add_option("--data", o->data, "JSONL: {\"input_ids\": [...]} or {\"prompt\": text | messages} per line");
+                 sub.add_option("--prompt", o->prompt, "one text prompt (instead of --data)");
+                 sub.add_flag("--chat", o->chat, "render prompts with the model's chat template (generation prompt added)");
                  sub.add_option("--out", o->out, "JSONL output (default: stdout)");
                  sub.add_option("--max-new-tokens", o->sp.max_new_tokens, "most tokens generated per sample")->capture_default_str();
                  sub.add_option("--temperature", o->sp.temperature, "0 = greedy")->capture_default_str();

@@ -26,7 +26,7 @@ struct Opts {
 
 std::vector<std::vector<int32_t>> read_ids(const std::string& path, int64_t vocab) {
   std::vector<std::vector<int32_t>> seqs;
-  data::for_each_jsonl_line(path, "logprobs.data", [&](const Json& j, const std::string& origin) {
+  data::for_each_jsonl_line(path, "logprobs.data", [&](const Json& j, const std::string& origin, const std::string&) {
     seqs.push_back(data::parse_input_ids(j, origin, vocab, 1, "logprobs.data"));
   });
   return seqs;

@@ -5,8 +5,9 @@
 
 namespace tandem::data {
 
-void for_each_jsonl_line(const std::string& path, const std::string& where,
-                         const std::function<void(const Json& line, const std::string& origin)>& fn) {
+void for_each_jsonl_line(
+    const std::string& path, const std::string& where,
+    const std::function<void(const Json& line, const std::string& origin, const std::string& raw)>& fn) {
   std::ifstream in(path);
   if (!in) throw Error(where, cat("cannot open '", path, "'"));
   std::string line;
@@ -15,7 +16,7 @@ void for_each_jsonl_line(const std::string& path, const std::string& where,
     ++lineno;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     const std::string origin = cat(path, ":", lineno);
-    fn(parse_json(line, origin, where), origin);
+    fn(parse_json(line, origin, where), origin, line);
   }
 }
 
