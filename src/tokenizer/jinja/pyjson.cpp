@@ -14,6 +14,20 @@ namespace tandem::tokenizer::jinja {
 
 namespace {
 
+// The escapes json.dumps writes in both modes; false for characters it passes through.
+bool short_escape(std::string& out, uint32_t c) {
+  switch (c) {
+    case '"': out += "\\\""; return true;
+    case '\\': out += "\\\\"; return true;
+    case '\n': out += "\\n"; return true;
+    case '\r': out += "\\r"; return true;
+    case '\t': out += "\\t"; return true;
+    case '\b': out += "\\b"; return true;
+    case '\f': out += "\\f"; return true;
+    default: return false;
+  }
+}
+
 void dump_string(std::string& out, const std::string& s, bool ensure_ascii) {
   out += '"';
   auto hex4 = [&](uint32_t u) {
@@ -21,43 +35,23 @@ void dump_string(std::string& out, const std::string& s, bool ensure_ascii) {
     std::snprintf(b, sizeof(b), "\\u%04x", u);
     out += b;
   };
-  if (!ensure_ascii) {
+  if (!ensure_ascii) {  // bytes pass through: UTF-8 stays UTF-8
     for (unsigned char c : s) {
-      switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
-        default:
-          if (c < 0x20)
-            hex4(c);
-          else
-            out += char(c);
-      }
+      if (short_escape(out, c)) continue;
+      if (c < 0x20) hex4(c);
+      else out += char(c);
     }
-  } else {
+  } else {  // every non-ASCII code point as \uXXXX, astral ones as a surrogate pair
     for (uint32_t cp : utf8_decode(s)) {
-      switch (cp) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
-        default:
-          if (cp < 0x20 || (cp > 0x7e && cp < 0x10000)) {
-            hex4(cp);
-          } else if (cp >= 0x10000) {
-            const uint32_t v = cp - 0x10000;
-            hex4(0xD800 | (v >> 10));
-            hex4(0xDC00 | (v & 0x3FF));
-          } else {
-            out += char(cp);
-          }
+      if (short_escape(out, cp)) continue;
+      if (cp < 0x20 || (cp > 0x7e && cp < 0x10000)) {
+        hex4(cp);
+      } else if (cp >= 0x10000) {
+        const uint32_t v = cp - 0x10000;
+        hex4(0xD800 | (v >> 10));
+        hex4(0xDC00 | (v & 0x3FF));
+      } else {
+        out += char(cp);
       }
     }
   }
