@@ -56,19 +56,22 @@ class DataStream {
  public:
   DataStream(data::TokenizedJsonl& file, uint64_t seed, int64_t epoch, int64_t position)
       : file_(&file), seed_(seed), epoch_(epoch), pos_(position), order_(data::epoch_order(file.size(), seed, epoch)) {}
-  data::TokenizedExample next() {
-    if (pos_ >= int64_t(order_.size())) {
-      ++epoch_;
-      pos_ = 0;
-      order_ = data::epoch_order(file_->size(), seed_, epoch_);
-    }
-    return file_->get(order_[size_t(pos_++)]);
-  }
+  data::TokenizedExample next() { return file_->get(advance()); }
+  // Moves past the next example without reading it (another rank's share).
+  void skip() { advance(); }
   int64_t epoch() const { return epoch_; }
   int64_t position() const { return pos_; }
   double fractional_epoch() const { return double(epoch_) + double(pos_) / double(order_.size()); }
 
  private:
+  size_t advance() {
+    if (pos_ >= int64_t(order_.size())) {
+      ++epoch_;
+      pos_ = 0;
+      order_ = data::epoch_order(file_->size(), seed_, epoch_);
+    }
+    return order_[size_t(pos_++)];
+  }
   data::TokenizedJsonl* file_;
   uint64_t seed_;
   int64_t epoch_, pos_;
@@ -86,7 +89,7 @@ class SftAlgorithm final : public Algorithm {
   }
   std::string name() const override { return "sft"; }
   int64_t steps_per_epoch() const override {
-    const int64_t per_step = cfg_.per_device_train_batch_size * cfg_.gradient_accumulation_steps;
+    const int64_t per_step = cfg_.per_device_train_batch_size * cfg_.gradient_accumulation_steps * comm_.size();
     return (int64_t(train_.size()) + per_step - 1) / per_step;
   }
   double epoch() const override { return stream_.fractional_epoch(); }
@@ -101,16 +104,23 @@ class SftAlgorithm final : public Algorithm {
     std::vector<MicroBatch> mbs;
     int64_t n_trained = 0;
     StepResult r;
+    // Every rank walks the same global order and keeps its slice of each micro-batch.
+    const int64_t b = cfg_.per_device_train_batch_size;
     for (int64_t m = 0; m < cfg_.gradient_accumulation_steps; ++m) {
       std::vector<data::TokenizedExample> exs;
-      for (int64_t i = 0; i < cfg_.per_device_train_batch_size; ++i) exs.push_back(stream_.next());
+      for (int64_t i = 0; i < b * comm_.size(); ++i) {
+        if (i / b == comm_.rank()) exs.push_back(stream_.next());
+        else stream_.skip();
+      }
       mbs.push_back(make_micro_batch(exs, cfg_.data.packing, cfg_.data.max_length));
       n_trained += mbs.back().n_trained;
       for (int32_t s : mbs.back().batch.segments) r.tokens += s >= 0;
     }
-    // The denominator counts every micro-batch of the step before any backward, so k micro-batches
-    // give the update of one batch k times larger.
-    const double inv = n_trained > 0 ? 1.0 / double(n_trained) : 0.0;
+    // The denominator counts every micro-batch of the step on every rank before any backward, so k
+    // micro-batches or N ranks give the update of one batch k (or N) times larger.
+    double global_trained = double(n_trained);
+    comm_.all_reduce_sum(&global_trained, 1);
+    const double inv = global_trained > 0 ? 1.0 / global_trained : 0.0;
     for (auto& mb : mbs) {
       const int64_t N = mb.batch.N();
       Tensor dl = Tensor::empty({N});
@@ -130,7 +140,7 @@ class SftAlgorithm final : public Algorithm {
         policy_.backward(dl, Tensor(), Tensor());
       }
     }
-    r.metrics["trained_tokens"] = n_trained;
+    r.metrics["trained_tokens"] = int64_t(global_trained);
     return r;
   }
 
@@ -138,7 +148,7 @@ class SftAlgorithm final : public Algorithm {
     double nll = 0;
     int64_t n = 0;
     const size_t bs = size_t(cfg_.per_device_eval_batch_size);
-    for (size_t i = 0; i < eval_->size(); i += bs) {
+    for (size_t i = bs * size_t(comm_.rank()); i < eval_->size(); i += bs * size_t(comm_.size())) {
       std::vector<data::TokenizedExample> exs;
       for (size_t j = i; j < std::min(eval_->size(), i + bs); ++j) exs.push_back(eval_->get(j));
       const MicroBatch mb = make_micro_batch(exs, cfg_.data.packing, cfg_.data.max_length);
@@ -146,7 +156,9 @@ class SftAlgorithm final : public Algorithm {
       for (int64_t k = 0; k < mb.batch.N(); ++k) nll -= double(mb.trained[k]) * out.logp.f32()[k];
       n += mb.n_trained;
     }
-    const double loss = n > 0 ? nll / double(n) : 0.0;
+    double sums[2] = {nll, double(n)};
+    comm_.all_reduce_sum(sums, 2);
+    const double loss = sums[1] > 0 ? sums[0] / sums[1] : 0.0;
     return {{"eval_loss", loss}, {"eval_perplexity", std::exp(loss)}};
   }
 
