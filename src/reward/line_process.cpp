@@ -35,7 +35,7 @@ int ms_left(Clock::time_point d) {
 
 std::string describe_status(int st) {
   if (WIFEXITED(st)) return cat("exited with status ", WEXITSTATUS(st));
-  if (WIFSIGNALED(st)) return cat("killed by signal ", WTERMSIG(st), " (", strsignal(WTERMSIG(st)), ")");
+  if (WIFSIGNALED(st)) return cat("was killed by signal ", WTERMSIG(st), " (", strsignal(WTERMSIG(st)), ")");
   return cat("ended with wait status ", st);
 }
 

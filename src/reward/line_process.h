@@ -33,7 +33,7 @@ class LineProcess {
   // Waits up to grace_s for the child to exit on its own (after it closed its output), then
   // SIGKILLs its process group and reaps it; a no-op when not running.
   void stop(double grace_s = 0);
-  // After stop(): how the child ended, e.g. "exited with status 3", "killed by signal 11 (Segmentation fault)".
+  // After stop(): how the child ended, e.g. "exited with status 3", "was killed by signal 11 (Segmentation fault)".
   const std::string& exit_description() const { return exit_description_; }
 
  private:

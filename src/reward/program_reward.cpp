@@ -66,25 +66,32 @@ class ProgramReward : public RewardFunction {
 
     if (!process_.running()) process_.start(where_ + ".command");
     std::string reply, problem;
+    bool ended = false;  // the program went away by itself (as opposed to being killed by us)
     switch (process_.write_line(line, timeout_)) {
       case LineProcess::Status::kOk: break;
       case LineProcess::Status::kTimeout: problem = cat("did not read its request within ", timeout_, " s"); break;
-      default: problem = "closed its input before the request was sent"; break;
+      default:
+        problem = "closed its input before the request was sent";
+        ended = true;
+        break;
     }
     if (problem.empty()) {
       switch (process_.read_line(&reply, timeout_)) {
         case LineProcess::Status::kOk: problem = parse_reply(reply); break;
         case LineProcess::Status::kTimeout: problem = cat("sent no reply within ", timeout_, " s"); break;
         case LineProcess::Status::kTooLong: problem = "sent a reply line longer than 64 MiB"; break;
-        case LineProcess::Status::kClosed: problem = "closed its output without a reply"; break;
+        case LineProcess::Status::kClosed:
+          problem = "closed its output without a reply";
+          ended = true;
+          break;
       }
     }
     if (problem.empty()) return parsed_;
 
-    const bool ended = problem.find("closed") != std::string::npos;
     process_.stop(ended ? 1.0 : 0.0);
-    const std::string msg = cat("reward program ", problem, "; the program ", process_.exit_description(),
-                                ended ? "" : " (killed by Tandem)", ". Offending request: ", clip_text(line, 1000));
+    const std::string msg =
+        cat("reward program ", problem, ended ? cat("; the program then ", process_.exit_description()) : "",
+            ended ? "" : "; Tandem killed the program", ". Offending request: ", clip_text(line, 1000));
     if (!zero_on_error_) throw Error(where_, cat(msg, ". Hint: on_error: zero scores such requests 0 instead"));
     log_warn("[", where_, "] ", msg, "; scored 0, restarting the program");
     return RewardScore{};

@@ -16,6 +16,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/vfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,7 +25,6 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
-#include <grp.h>
 
 #include "core/error.h"
 
@@ -127,15 +127,16 @@ int child_main(void* arg) {
     if (mount(b.src.c_str(), b.dst.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) child_fail(p, "bind mount");
     // A bind remount replaces the per-mount flags, and in a user namespace the source's flags
     // are locked: keep them (nodev, noexec, ...) and add read-only and nosuid.
-    struct statvfs sv;
+    // statfs, not statvfs: the latter may read /proc/mounts with malloc on old kernels.
+    struct statfs sf;
     unsigned long keep = 0;
-    if (statvfs(b.src.c_str(), &sv) == 0) {  // ST_* and MS_* differ for relatime: map each
-      keep |= (sv.f_flag & ST_NODEV) ? MS_NODEV : 0;
-      keep |= (sv.f_flag & ST_NOEXEC) ? MS_NOEXEC : 0;
-      keep |= (sv.f_flag & ST_NOATIME) ? MS_NOATIME : 0;
-      keep |= (sv.f_flag & ST_NODIRATIME) ? MS_NODIRATIME : 0;
-      keep |= (sv.f_flag & ST_RELATIME) ? MS_RELATIME : 0;
-      keep |= (sv.f_flag & ST_RDONLY) ? MS_RDONLY : 0;
+    if (statfs(b.src.c_str(), &sf) == 0) {  // ST_* and MS_* differ for relatime: map each
+      keep |= (sf.f_flags & ST_NODEV) ? MS_NODEV : 0;
+      keep |= (sf.f_flags & ST_NOEXEC) ? MS_NOEXEC : 0;
+      keep |= (sf.f_flags & ST_NOATIME) ? MS_NOATIME : 0;
+      keep |= (sf.f_flags & ST_NODIRATIME) ? MS_NODIRATIME : 0;
+      keep |= (sf.f_flags & ST_RELATIME) ? MS_RELATIME : 0;
+      keep |= (sf.f_flags & ST_RDONLY) ? MS_RDONLY : 0;
     }
     const unsigned long flags = MS_BIND | MS_REMOUNT | MS_NOSUID | keep | (b.read_only ? MS_RDONLY : 0);
     if (mount(nullptr, b.dst.c_str(), nullptr, flags, nullptr) != 0)
@@ -178,9 +179,11 @@ int child_main(void* arg) {
   set_limit(p, RLIMIT_CORE, 0, 0, "setrlimit CORE");
   set_limit(p, RLIMIT_NPROC, rlim_t(l.max_processes), rlim_t(l.max_processes), "setrlimit NPROC");
   if (!p.user_ns) {
-    if (setgroups(0, nullptr) != 0) child_fail(p, "setgroups");
-    if (setresgid(p.uid, p.uid, p.uid) != 0) child_fail(p, "setresgid");
-    if (setresuid(p.uid, p.uid, p.uid) != 0) child_fail(p, "setresuid");
+    // Raw syscalls: glibc's wrappers broadcast the change to every thread the parent had, which
+    // do not exist in this child, and would wait for them forever.
+    if (syscall(SYS_setgroups, 0, nullptr) != 0) child_fail(p, "setgroups");
+    if (syscall(SYS_setresgid, p.uid, p.uid, p.uid) != 0) child_fail(p, "setresgid");
+    if (syscall(SYS_setresuid, p.uid, p.uid, p.uid) != 0) child_fail(p, "setresuid");
   }
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) child_fail(p, "no_new_privs");
   sigset_t none;
