@@ -101,7 +101,7 @@ void set_limit(const ChildPlan& p, int resource, rlim_t soft, rlim_t hard, const
 
 int child_main(void* arg) {
   const ChildPlan& p = *static_cast<const ChildPlan*>(arg);
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  prctl(PR_SET_PDEATHSIG, SIGKILL);  // tied to the cloning thread, which waits for this child
   if (p.user_ns) {
     if (!write_small_file("/proc/self/setgroups", "deny")) child_fail(p, "write /proc/self/setgroups");
     if (!write_small_file("/proc/self/uid_map", p.uid_map)) child_fail(p, "write /proc/self/uid_map");
