@@ -103,6 +103,9 @@ int child_main(void* arg) {
   const ChildPlan& p = *static_cast<const ChildPlan*>(arg);
   prctl(PR_SET_PDEATHSIG, SIGKILL);  // tied to the cloning thread, which waits for this child
   if (p.user_ns) {
+    // A process that changed credentials without exec is not dumpable, and then its /proc/self
+    // files belong to root: the maps below could not be written.
+    prctl(PR_SET_DUMPABLE, 1);
     if (!write_small_file("/proc/self/setgroups", "deny")) child_fail(p, "write /proc/self/setgroups");
     if (!write_small_file("/proc/self/uid_map", p.uid_map)) child_fail(p, "write /proc/self/uid_map");
     if (!write_small_file("/proc/self/gid_map", p.gid_map)) child_fail(p, "write /proc/self/gid_map");
