@@ -256,6 +256,8 @@ SandboxResult run_sandboxed(const SandboxRun& run, const std::string& where) {
     add_root_path(p.binds, p.root, d, std::string(d) == "/usr", where);
   p.dirs = {p.root + "/etc", p.root + "/dev"};
   add_root_path(p.binds, p.root, "/etc/ld.so.cache", false, where);
+  // Debian resolves libblas.so.3 and friends through these symlinks (numpy needs them).
+  add_root_path(p.binds, p.root, "/etc/alternatives", false, where);
   for (const char* d : {"/dev/null", "/dev/zero", "/dev/random", "/dev/urandom"}) {
     add_root_path(p.binds, p.root, d, true, where);
     p.binds.back().read_only = false;  // writing to /dev/null is normal
