@@ -28,6 +28,7 @@ class SingleProcess final : public Communicator {
   std::string backend() const override { return "single"; }
   void all_reduce_sum(float*, int64_t) override {}
   void all_reduce_sum(double*, int64_t) override {}
+  void reduce_scatter_sum(float*, const std::vector<int64_t>&) override {}
   void all_gather(float*, const std::vector<int64_t>&) override {}
   void broadcast(void*, int64_t, int) override {}
   void barrier() override {}
@@ -61,26 +62,21 @@ class Mpi final : public Communicator {
   int local_size() const override { return local_size_; }
   std::string backend() const override { return "mpi"; }
 
-  void all_reduce_sum(float* data, int64_t n) override { reduce(data, n, MPI_FLOAT); }
-  void all_reduce_sum(double* data, int64_t n) override { reduce(data, n, MPI_DOUBLE); }
+  void all_reduce_sum(float* data, int64_t n) override { all_reduce(data, n, MPI_FLOAT); }
+  void all_reduce_sum(double* data, int64_t n) override { all_reduce(data, n, MPI_DOUBLE); }
+
+  void reduce_scatter_sum(float* data, const std::vector<int64_t>& offsets) override {
+    check_offsets(offsets, "reduce_scatter");
+    for_each_chunk(offsets, [&](int64_t c0, const std::vector<int>& counts, const std::vector<int>& displs) {
+      reduce_scatter_chunk(data + c0, counts, displs, MPI_FLOAT);
+    });
+  }
 
   void all_gather(float* data, const std::vector<int64_t>& offsets) override {
-    if (int64_t(offsets.size()) != size_ + 1) throw Error("dist.all_gather", "offsets must have size + 1 entries");
-    const int64_t n = offsets.back();
-    std::vector<int> counts(static_cast<size_t>(size_)), displs(static_cast<size_t>(size_));
-    for (int64_t c0 = 0; c0 < n; c0 += kChunk) {
-      const int64_t c1 = std::min(n, c0 + kChunk);
-      for (int r = 0; r < size_; ++r) {  // rank r's part of this chunk
-        const int64_t b = std::clamp(offsets[size_t(r)], c0, c1), e = std::clamp(offsets[size_t(r) + 1], c0, c1);
-        counts[size_t(r)] = int(e - b);
-        displs[size_t(r)] = int(b - c0);
-      }
-      MPI_Request req;
-      check(MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, data + c0, counts.data(), displs.data(), MPI_FLOAT,
-                            MPI_COMM_WORLD, &req),
-            "all_gather");
-      wait(req, "all_gather");
-    }
+    check_offsets(offsets, "all_gather");
+    for_each_chunk(offsets, [&](int64_t c0, const std::vector<int>& counts, const std::vector<int>& displs) {
+      all_gather_chunk(data + c0, counts, displs, MPI_FLOAT);
+    });
   }
 
   void broadcast(void* data, int64_t bytes, int root) override {
@@ -99,30 +95,56 @@ class Mpi final : public Communicator {
   }
 
  private:
-  // A reduce-scatter then an all-gather (the ring all-reduce's two halves): each shard is summed
+  void check_offsets(const std::vector<int64_t>& offsets, const char* what) {
+    if (int64_t(offsets.size()) != size_ + 1) throw Error(cat("dist.", what), "offsets must have size + 1 entries");
+  }
+
+  // Calls fn(c0, counts, displs) for each chunk [c0, c0 + kChunk) of the buffer with every rank's
+  // part of the chunk, so MPI's int counts never overflow.
+  template <class Fn>
+  void for_each_chunk(const std::vector<int64_t>& offsets, Fn fn) {
+    const int64_t n = offsets.back();
+    std::vector<int> counts(static_cast<size_t>(size_)), displs(static_cast<size_t>(size_));
+    for (int64_t c0 = 0; c0 < n; c0 += kChunk) {
+      const int64_t c1 = std::min(n, c0 + kChunk);
+      for (int r = 0; r < size_; ++r) {
+        const int64_t b = std::clamp(offsets[size_t(r)], c0, c1), e = std::clamp(offsets[size_t(r) + 1], c0, c1);
+        counts[size_t(r)] = int(e - b);
+        displs[size_t(r)] = int(b - c0);
+      }
+      fn(c0, counts, displs);
+    }
+  }
+
+  template <class T>
+  void reduce_scatter_chunk(T* chunk, const std::vector<int>& counts, const std::vector<int>& displs,
+                            MPI_Datatype type) {
+    std::vector<T> mine(static_cast<size_t>(counts[static_cast<size_t>(rank_)]));
+    MPI_Request req;
+    check(MPI_Ireduce_scatter(chunk, mine.data(), counts.data(), type, MPI_SUM, MPI_COMM_WORLD, &req), "reduce_scatter");
+    wait(req, "reduce_scatter");
+    std::copy(mine.begin(), mine.end(), chunk + displs[size_t(rank_)]);
+  }
+
+  template <class T>
+  void all_gather_chunk(T* chunk, const std::vector<int>& counts, const std::vector<int>& displs, MPI_Datatype type) {
+    MPI_Request req;
+    check(MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, chunk, counts.data(), displs.data(), type,
+                          MPI_COMM_WORLD, &req),
+          "all_gather");
+    wait(req, "all_gather");
+  }
+
+  // A reduce-scatter then an all-gather (the ring all-reduce's two halves): each slice is summed
   // on one rank only, so every rank receives bitwise the same sums whatever the summation order,
   // for the communication volume of a ring all-reduce.
   template <class T>
-  void reduce(T* data, int64_t n, MPI_Datatype type) {
-    std::vector<int> counts(static_cast<size_t>(size_)), displs(static_cast<size_t>(size_));
-    std::vector<T> mine;
-    for (int64_t c0 = 0; c0 < n; c0 += kChunk) {
-      const int64_t len = std::min(kChunk, n - c0);
-      const auto off = shard_offsets(len, size_, 16);
-      for (int r = 0; r < size_; ++r) {
-        counts[size_t(r)] = int(off[size_t(r) + 1] - off[size_t(r)]);
-        displs[size_t(r)] = int(off[size_t(r)]);
-      }
-      mine.resize(size_t(counts[size_t(rank_)]));
-      MPI_Request req;
-      check(MPI_Ireduce_scatter(data + c0, mine.data(), counts.data(), type, MPI_SUM, MPI_COMM_WORLD, &req), "all_reduce");
-      wait(req, "all_reduce");
-      std::memcpy(data + c0 + displs[size_t(rank_)], mine.data(), mine.size() * sizeof(T));
-      check(MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, data + c0, counts.data(), displs.data(), type,
-                            MPI_COMM_WORLD, &req),
-            "all_reduce");
-      wait(req, "all_reduce");
-    }
+  void all_reduce(T* data, int64_t n, MPI_Datatype type) {
+    for_each_chunk(shard_offsets(n, size_, 16), [&](int64_t c0, const std::vector<int>& counts,
+                                                     const std::vector<int>& displs) {
+      reduce_scatter_chunk(data + c0, counts, displs, type);
+      all_gather_chunk(data + c0, counts, displs, type);
+    });
   }
 
   void check(int rc, const char* what) {

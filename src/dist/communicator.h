@@ -24,6 +24,10 @@ class Communicator {
   // In place: data = the sum over ranks. Every rank receives bitwise the same result.
   virtual void all_reduce_sum(float* data, int64_t n) = 0;
   virtual void all_reduce_sum(double* data, int64_t n) = 0;
+  // In place: afterwards data[offsets[r], offsets[r+1]) on rank r holds the sum over ranks of that
+  // slice (the rest of data is left as it was). Half of an all-reduce: what sharded optimizer
+  // state needs, at half the traffic.
+  virtual void reduce_scatter_sum(float* data, const std::vector<int64_t>& offsets) = 0;
   // In place: rank r owns data[offsets[r], offsets[r+1]); afterwards every rank holds every shard.
   virtual void all_gather(float* data, const std::vector<int64_t>& offsets) = 0;
   virtual void broadcast(void* data, int64_t bytes, int root) = 0;

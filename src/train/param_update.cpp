@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "backend/registry.h"
 #include "train/grad_clip.h"
 
 namespace tandem::train {
@@ -33,18 +34,30 @@ ParamUpdater::ParamUpdater(const TrainConfig& cfg, Tensor& params, Tensor& grads
 }
 
 double ParamUpdater::step(double lr) {
-  if (comm_.size() > 1) comm_.all_reduce_sum(grads_.f32(), grads_.numel());
-  // Every rank holds the same summed gradient, so the norm and the clipping agree everywhere.
-  const double norm = clip_grad_norm(grads_, cfg_.max_grad_norm);
-  if (!std::isfinite(norm)) return norm;  // the loop stops the run before any update
+  const bool sharded = hi_ - lo_ != params_.numel();
   Tensor p = params_.rows(lo_, hi_), g = grads_.rows(lo_, hi_);
+  double norm = 0;
+  if (sharded) {
+    // Each rank needs only the summed gradient of its own shard; the global norm is the sum of
+    // the shards' squared norms (one scalar all-reduce), so every rank clips by the same factor.
+    comm_.reduce_scatter_sum(grads_.f32(), offsets_);
+    double sq = ops_for(g.device()).sum_squares(g);
+    comm_.all_reduce_sum(&sq, 1);
+    norm = std::sqrt(sq);
+    clip_to_norm(g, norm, cfg_.max_grad_norm);
+  } else {
+    if (comm_.size() > 1) comm_.all_reduce_sum(grads_.f32(), grads_.numel());
+    // Every rank holds the same summed gradient, so the norm and the clipping agree everywhere.
+    norm = clip_grad_norm(grads_, cfg_.max_grad_norm);
+  }
+  if (!std::isfinite(norm)) return norm;  // the loop stops the run before any update
   if (adam_) {
     const AdamWConfig ac{cfg_.learning_rate, cfg_.adam_beta1, cfg_.adam_beta2, cfg_.adam_epsilon, cfg_.weight_decay};
     adam_->step(p, g, shard_decay_, ac, lr);
   } else {
     sgd_step(p, g, shard_decay_, cfg_.weight_decay, lr);
   }
-  if (hi_ - lo_ != params_.numel()) comm_.all_gather(params_.f32(), offsets_);
+  if (sharded) comm_.all_gather(params_.f32(), offsets_);
   return norm;
 }
 

@@ -1,6 +1,6 @@
 // Data parallelism through `mpirun --allow-run-as-root -np 2`, one thread a rank, against one
 // process with the doubled batch: the same losses and final weights (1e-6 relative); ZeRO-1 on and
-// off give bitwise the same weights; a 2-rank checkpoint resumes on 1 rank and on 2 ranks and
+// off give the same weights (1e-6: the sharded norm sums its squares in another order); a 2-rank checkpoint resumes on 1 rank and on 2 ranks and
 // continues the same loss curve; a rank that dies ends the job with a message, not a hang.
 #include <gtest/gtest.h>
 
@@ -89,7 +89,7 @@ TEST(Dist, ZeroStageOneAndZeroGiveTheSameWeights) {
   std::string out;
   ASSERT_EQ(testing::run_command(r.cmd(2, "z1", "zero_stage=1"), &out), 0) << out;
   ASSERT_EQ(testing::run_command(r.cmd(2, "z0", "zero_stage=0"), &out), 0) << out;
-  EXPECT_EQ(r.weights("z1"), r.weights("z0"));
+  EXPECT_LT(max_rel_diff(r.weights("z0"), r.weights("z1")), 1e-6);
 }
 
 TEST(Dist, TwoRankCheckpointResumesOnOneAndOnTwoRanks) {
