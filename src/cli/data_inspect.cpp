@@ -1,8 +1,9 @@
 // `tandem data inspect --config run.yaml [key=value ...]`: what a run will train on, before it
 // spends compute: per split the examples read, dropped, skipped and truncated, length statistics,
 // packing and padding efficiency, and a few examples with their trained tokens marked.
-// Accepts a trainer's whole run.yaml (its data keys are the DataConfig fields; other keys are
-// checked by the same field list the trainer uses).
+// Accepts a trainer's whole run.yaml: keys are read through train::SftConfig's field list (the
+// shared training keys with DataConfig's flat), so training keys are accepted and a typo gets the
+// nearest-key error; keys of other trainers (beta, num_generations, ...) are not known here.
 // Not here: the statistics themselves (data/report.h), reading data (data/dataset.h).
 #include <unistd.h>
 
@@ -14,24 +15,10 @@
 #include "data/report.h"
 #include "data/stream.h"
 #include "train/config_fields.h"
+#include "train/sft_config.h"
 
 namespace tandem::cli {
 namespace {
-
-// The keys inspect understands: the model folder and the shared data keys, plus the batch size
-// it estimates padding with.
-struct InspectConfig {
-  std::string model_name_or_path;
-  int64_t per_device_train_batch_size = 8;
-  int64_t seed = 42;
-  data::DataConfig data;
-  template <class V> void for_each_field(V&& v) {
-    v("model_name_or_path", model_name_or_path, "HF model folder (its tokenizer and chat template)");
-    v("per_device_train_batch_size", per_device_train_batch_size, "examples per micro-batch");
-    v("seed", seed, "data order seed");
-    data.for_each_field(v);
-  }
-};
 
 struct Opts {
   std::string config;
@@ -77,7 +64,7 @@ std::string show(const data::Dataset& ds, const data::PromptExample& e, bool col
 }
 
 template <class T>
-void report(const data::Dataset& ds, const InspectConfig& cfg, const Opts& o, bool color, const char* split) {
+void report(const data::Dataset& ds, const train::SftConfig& cfg, const Opts& o, bool color, const char* split) {
   const size_t n = o.limit > 0 ? std::min(ds.size(), size_t(o.limit)) : ds.size();
   std::printf("%s split: %zu examples from %zu source%s\n", split, ds.size(), ds.sources().size(),
               ds.sources().size() == 1 ? "" : "s");
@@ -108,7 +95,7 @@ void report(const data::Dataset& ds, const InspectConfig& cfg, const Opts& o, bo
 }
 
 int run(const Opts& o) {
-  InspectConfig cfg;
+  train::SftConfig cfg;
   auto fields = train::fields_of(cfg);
   if (!o.config.empty()) train::apply_yaml_file(fields, o.config);
   for (size_t i = 0; i < o.overrides.size(); ++i) train::apply_override(fields, o.overrides[i], cat("override ", i + 1));

@@ -1,6 +1,6 @@
 // `tandem data inspect` end to end: counts, length statistics, truncation and skipped lines,
 // packing efficiency and examples whose trained tokens are bracketed when stdout is not a
-// terminal; a typo in the config names the nearest key.
+// terminal; a trainer's whole run.yaml is accepted and a typo in it names the nearest key.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -22,7 +22,9 @@ TEST(DataInspect, ReportsCountsLengthsAndTrainedTokens) {
     f << R"({"messages": [{"role": "user", "content": ")" << std::string(300, 'z') << R"("}, {"role": "assistant", "content": "Long."}]})" << "\n";
     std::ofstream y(dir.file("run.yaml"));
     y << "model_name_or_path: " << qwen3() << "\ntrain_file: " << dir.file("train.jsonl")
-      << "\nassistant_only_loss: true\nskip_bad_lines: true\nmax_length: 40\ntruncation: drop\n";
+      << "\nassistant_only_loss: true\nskip_bad_lines: true\nmax_length: 40\ntruncation: drop\n"
+      << "# a trainer's keys are accepted as they are\noutput_dir: /nonexistent/run\nlearning_rate: 1.0e-5\nloss_type: nll\n"
+      << "per_device_train_batch_size: 4\n";
   }
   std::string out;
   ASSERT_EQ(testing::run_command(cat(testing::tandem_binary(), " data inspect --config ", dir.file("run.yaml"), " --examples 1"), &out), 0) << out;

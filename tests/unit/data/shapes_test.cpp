@@ -4,6 +4,9 @@
 // prompts are never trained for pairs and RL, and the ids are those of the rendered text.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "data/collate.h"
 #include "unit/data/data_testing.h"
 
@@ -236,6 +239,56 @@ TEST(Shapes, AlpacaAndShareGptThroughColumnMappings) {
   const auto r = ds.prompt(3);
   EXPECT_EQ(r->prompt_text, "2+2?");
   EXPECT_EQ(r->columns["completion"], "4");
+}
+
+}  // namespace
+}  // namespace tandem::data
+
+namespace tandem::data {
+namespace {
+
+using namespace testing_data;
+using tandem::testing::TempDir;
+
+// A model folder with Qwen3's tokenizer.json and a chat template of our own.
+std::string folder_with_template(const TempDir& dir, const std::string& tmpl) {
+  const std::string m = dir.file("model");
+  std::filesystem::create_directories(m);
+  std::filesystem::create_symlink(model_dir("qwen3") + "/tokenizer.json", m + "/tokenizer.json");
+  std::ofstream(m + "/tokenizer_config.json") << Json{{"chat_template", tmpl}, {"eos_token", "<|im_end|>"}}.dump();
+  return m;
+}
+
+TEST(Shapes, GenerationBlocksMarkTheTrainedSpans) {
+  TempDir dir("data_shapes_generation");
+  const std::string m = folder_with_template(dir,
+      "{% for message in messages %}{{ '<|im_start|>' + message.role + '\\n' }}{% if message.role == 'assistant' %}"
+      "{% generation %}{{ message.content + '<|im_end|>' }}{% endgeneration %}{{ '\\n' }}{% else %}"
+      "{{ message.content + '<|im_end|>\\n' }}{% endif %}{% endfor %}"
+      "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}");
+  DataConfig cfg = config_for(write_jsonl(dir, "a.jsonl", {
+      R"({"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}, {"role": "user", "content": "Bye"}, {"role": "assistant", "content": "Ciao"}]})"}));
+  cfg.assistant_only_loss = true;
+  Dataset ds(cfg, m);
+  EXPECT_EQ(trained_runs(ds.renderer().tokenizer(), ds.sft(0)->seq),
+            (std::vector<std::string>{"Hello<|im_end|>", "Ciao<|im_end|>"}));
+}
+
+TEST(Shapes, TemplateThatIsNotPrefixStableIsReportedNotGuessed) {
+  TempDir dir("data_shapes_unstable");
+  // The generation prompt says "bot" where a rendered turn says "assistant".
+  const std::string m = folder_with_template(dir,
+      "{% for message in messages %}{{ '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>\\n' }}"
+      "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>bot\\n' }}{% endif %}");
+  const std::string path = write_jsonl(dir, "a.jsonl", {
+      R"({"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]})"});
+  DataConfig cfg = config_for(path);
+  cfg.assistant_only_loss = true;
+  Dataset ds(cfg, m);
+  const std::string msg = bad_line_message([&] { ds.sft(0); });
+  EXPECT_NE(msg.find(path + ":1: messages[1]: expected the chat template to render the messages before this assistant "
+                            "turn (with the generation prompt) as a prefix of the whole conversation"),
+            std::string::npos) << msg;
 }
 
 }  // namespace
