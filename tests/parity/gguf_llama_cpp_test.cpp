@@ -43,6 +43,7 @@ struct Family {
   std::string arch, tokenizer, init_flags;
   int64_t vocab;
 };
+void PrintTo(const Family& f, std::ostream* os) { *os << f.arch << " with the " << f.tokenizer << " tokenizer"; }
 
 const std::vector<std::string> kTexts = {
     "Hello, world!",
@@ -112,12 +113,18 @@ TEST_P(GgufLlamaCpp, GreedyProbabilitiesTokensAndTemplateAgree) {
     for (size_t i = 0; i < prompts.size(); ++i) {
       const Json& lc = res[k]["generations"][i];
       const Json& tg = tandem_gen[k][i];
-      ASSERT_EQ(lc["ids"], tg["completion_ids"]) << names[k] << " prompt " << i;
+      ASSERT_EQ(lc["top"][0][0], lc["ids"][0]);  // greedy picks the most probable
       for (int s = 0; s < kNew; ++s) {
-        const Json& top = lc["steps"][s];
-        ASSERT_EQ(top[0][0], lc["ids"][s]);  // greedy picks the most probable
-        EXPECT_NEAR(top[0][1].get<double>(), std::exp(tg["logprobs"][s].get<double>()), 1e-3)
-            << names[k] << " prompt " << i << " step " << s;
+        const double p_lc = lc["probs"][s].get<double>(), p_t = std::exp(tg["logprobs"][s].get<double>());
+        EXPECT_NEAR(p_lc, p_t, 1e-3) << names[k] << " prompt " << i << " step " << s;
+        if (lc["ids"][s] == tg["completion_ids"][s]) continue;
+        // f32 must agree exactly. f16 may only part ways at a near-tie: llama.cpp rounds the
+        // activations to f16 in its matmuls (Tandem computes in f32 from the same f16 weights),
+        // so two tokens whose probabilities agree to 1e-3 can swap; the continuations then
+        // legitimately differ and are not compared further.
+        EXPECT_EQ(k, 1) << names[k] << " prompt " << i << ": ids differ at step " << s << "\n  llama.cpp "
+                        << lc["ids"].dump() << "\n  tandem    " << tg["completion_ids"].dump();
+        break;
       }
     }
   }
@@ -125,7 +132,7 @@ TEST_P(GgufLlamaCpp, GreedyProbabilitiesTokensAndTemplateAgree) {
   {
     std::ofstream alt(d.file("alt.jsonl"));
     for (size_t i = 0; i < prompts.size(); ++i)
-      for (const auto& c : res[0]["generations"][i]["steps"][0]) {
+      for (const auto& c : res[0]["generations"][i]["top"]) {
         std::vector<int64_t> ids = prompts[i];
         ids.push_back(c[0].get<int64_t>());
         alt << Json({{"input_ids", ids}}).dump() << "\n";
@@ -135,7 +142,7 @@ TEST_P(GgufLlamaCpp, GreedyProbabilitiesTokensAndTemplateAgree) {
   const auto alt_lp = jsonl(read_file(d.file("alt_lp.jsonl")));
   size_t row = 0;
   for (size_t i = 0; i < prompts.size(); ++i)
-    for (const auto& c : res[0]["generations"][i]["steps"][0]) {
+    for (const auto& c : res[0]["generations"][i]["top"]) {
       ASSERT_LT(row, alt_lp.size());
       EXPECT_NEAR(c[1].get<double>(), std::exp(alt_lp[row]["logprobs"].back().get<double>()), 1e-3)
           << "prompt " << i << " candidate " << c[0];

@@ -7,7 +7,7 @@
 //           "texts": ["...", ...],                                          (tokenisation)
 //           "chats": [{"messages": [...], "add_generation_prompt": bool}]}  (chat template)
 // OUT: a list of results, one per job:
-//      {"generations": [{"ids": [...], "steps": [[[token, prob], ... top K], ...]}],
+//      {"generations": [{"ids": [...], "probs": [p(ids[0]), ...], "top": [[token, prob], ... K at step 0]}],
 //       "tokenized": [{"ids": with add_bos/add_eos as the GGUF says, "plain": without}],
 //       "chats": ["rendered", ...]   (llama.cpp's own Jinja engine on tokenizer.chat_template),
 //       "info": {"bos", "eos", "eot", "add_bos", "add_eos", "n_vocab", "chat_template", "arch"}}
@@ -43,16 +43,21 @@ async function runJob(llama, req) {
   };
 
   if ((req.prompts || []).length > 0) {
-    const context = await model.createContext({ contextSize: 512, batchSize: 512, sequences: 1, threads: 2 });
+    const context = await model.createContext({ contextSize: 512, batchSize: 512, sequences: 1, threads: 1 });
     const seq = context.getSequence();
     for (const prompt of req.prompts) {
+      // The full distribution crosses into JS as a Map of the whole vocabulary, so it is asked for
+      // at the first step only; later steps report the probability of the greedy token.
+      const gen = { ids: [], probs: [], top: [] };
       await seq.clearHistory();
-      const gen = { ids: [], steps: [] };
-      const it = seq.evaluateWithMetadata(prompt, { probabilities: true }, { temperature: 0 });
-      for await (const r of it) {
+      for await (const r of seq.evaluateWithMetadata(prompt, { probabilities: true }, { temperature: 0 })) {
+        gen.top = [...r.probabilities.entries()].sort((a, b) => b[1] - a[1]).slice(0, req.top || 5);
+        break;
+      }
+      await seq.clearHistory();
+      for await (const r of seq.evaluateWithMetadata(prompt, { confidence: true }, { temperature: 0 })) {
         gen.ids.push(r.token);
-        const top = [...r.probabilities.entries()].sort((a, b) => b[1] - a[1]).slice(0, req.top || 5);
-        gen.steps.push(top);
+        gen.probs.push(r.confidence);
         if (gen.ids.length >= req.max_new_tokens) break;
       }
       out.generations.push(gen);
