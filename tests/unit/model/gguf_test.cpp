@@ -2,6 +2,7 @@
 // export dtype, Q8_0 follows its definition (f16 scale = max|x|/127, int8 = round(x/scale)),
 // the Llama RoPE row permutation is the one stated in gguf_export.h (and absent for Qwen), and a
 // damaged file is an Error at every truncation point, never a crash.
+// `tandem export` refuses bad requests with messages that say why and round-trips an HF folder.
 // Whether llama.cpp agrees is tests/parity/gguf_llama_cpp_test.cpp's job.
 #include <gtest/gtest.h>
 
@@ -9,10 +10,12 @@
 #include <cstring>
 
 #include "core/file.h"
+#include "core/json.h"
 #include "model/gguf_export.h"
 #include "model/gguf_reader.h"
 #include "model/gguf_writer.h"
 #include "model/init.h"
+#include "model/safetensors.h"
 #include "tensor/dtype.h"
 #include "testing/testing.h"
 
@@ -227,6 +230,51 @@ TEST(GgufExport, UnsupportedConfigurationsAreErrors) {
   model::ParamSet p(c, false);
   GgufWriter w;
   EXPECT_THROW(model::add_model_to_gguf(w, c, p, GgmlType::kF32), Error);  // llama3 rope on qwen2
+}
+
+}  // namespace
+}  // namespace tandem
+
+namespace tandem {
+namespace {
+
+// `tandem export` on bad requests: each refusal names what is wrong; nothing is left behind.
+TEST(ExportCli, RefusalsAreClearAndHfRoundTrips) {
+  testing::TempDir d("export-cli");
+  const std::string bin = testing::tandem_binary(), m = d.file("m");
+  std::string out;
+  ASSERT_EQ(testing::run_command(cat(bin, " init-model --arch qwen3 --layers 1 --hidden 32 --heads 2 --intermediate 64 "
+                                     "--vocab 64 --seed 1 --out ", m), &out), 0) << out;
+  auto expect_refusal = [&](const std::string& args, const std::string& needle) {
+    std::string o;
+    EXPECT_NE(testing::run_command(cat(bin, " export --model ", m, " ", args), &o), 0) << args;
+    EXPECT_NE(o.find(needle), std::string::npos) << args << " -> " << o;
+  };
+  expect_refusal("--to gguf --out " + d.file("x.gguf"), "no tokenizer.json");
+  expect_refusal("--to gguf --dtype q4_0 --out " + d.file("x.gguf"), "q4_0");
+  expect_refusal("--to hf --dtype q8_0 --out " + d.file("x"), "f32, bf16 or f16");
+  expect_refusal("--to merged --out " + d.file("x"), "not supported yet");
+  expect_refusal("--to hf --adapter " + d.file("a") + " --out " + d.file("x"), "not supported yet");
+  expect_refusal("--to onnx --out " + d.file("x"), "expected hf, merged or gguf");
+  EXPECT_FALSE(file_exists(d.file("x.gguf")));
+  EXPECT_FALSE(file_exists(d.file("x")));
+
+  // HF round trip in bf16: config says bfloat16, side files are copied, an existing folder is refused.
+  write_file_atomic(m + "/generation_config.json", "{\"eos_token_id\": 1}\n");
+  ASSERT_EQ(testing::run_command(cat(bin, " export --model ", m, " --to hf --dtype bf16 --out ", d.file("h")), &out), 0) << out;
+  EXPECT_EQ(Json::parse(read_file(d.file("h/config.json")))["torch_dtype"], "bfloat16");
+  EXPECT_EQ(read_file(d.file("h/generation_config.json")), read_file(m + "/generation_config.json"));
+  model::SafetensorsFile st(d.file("h/model.safetensors"));
+  EXPECT_EQ(st.entries()[0].dtype, DType::kBF16);
+  expect_refusal("--to hf --out " + d.file("h"), "already exists");
+
+  // A Qwen3 with an o_proj bias has no llama.cpp equivalent.
+  const std::string mb = d.file("mb");
+  ASSERT_EQ(testing::run_command(cat(bin, " init-model --arch qwen3 --layers 1 --hidden 32 --heads 2 --intermediate 64 "
+                                     "--vocab 64 --bias --out ", mb), &out), 0) << out;
+  std::string o;
+  EXPECT_NE(testing::run_command(cat(bin, " export --model ", mb, " --to gguf --out ", d.file("b.gguf")), &o), 0);
+  EXPECT_NE(o.find("o_proj bias"), std::string::npos) << o;
 }
 
 }  // namespace
