@@ -279,3 +279,57 @@ TEST(ExportCli, RefusalsAreClearAndHfRoundTrips) {
 
 }  // namespace
 }  // namespace tandem
+
+#include "tokenizer/gguf_vocab.h"
+
+namespace tandem {
+namespace {
+
+// The tokenizer metadata of a small hand-made byte-level BPE: ids, types, padding up to the
+// embedding rows, merges, special ids, add_bos as the post-processor does it; an unknown
+// pre-tokenizer is refused.
+TEST(GgufVocab, ByteLevelBpeMetadataAndRefusals) {
+  testing::TempDir d("gguf-vocab");
+  Json tj = {{"version", "1.0"},
+             {"added_tokens", Json::array({{{"id", 4}, {"content", "<|endoftext|>"}, {"special", true},
+                                            {"single_word", false}, {"lstrip", false}, {"rstrip", false},
+                                            {"normalized", false}},
+                                           {{"id", 5}, {"content", "<tool>"}, {"special", false},
+                                            {"single_word", false}, {"lstrip", false}, {"rstrip", false},
+                                            {"normalized", false}}})},
+             {"normalizer", nullptr},
+             {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}}},
+             {"post_processor", nullptr},
+             {"decoder", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}}},
+             {"model", {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr}, {"continuing_subword_prefix", nullptr},
+                        {"end_of_word_suffix", nullptr}, {"fuse_unk", false}, {"byte_fallback", false},
+                        {"vocab", {{"a", 0}, {"b", 1}, {"ab", 2}, {"\xc4\xa0", 3}}}, {"merges", Json::array({Json::array({"a", "b"})})}}}};
+  write_file_atomic(d.file("tokenizer.json"), tj.dump());
+  write_file_atomic(d.file("tokenizer_config.json"),
+                    Json({{"eos_token", "<|endoftext|>"}, {"chat_template", "{{ messages[0]['content'] }}"}}).dump());
+  GgufWriter w;
+  const auto info = tokenizer::add_tokenizer_to_gguf(w, d.path(), 8);
+  EXPECT_EQ(info.model, "gpt2");
+  EXPECT_EQ(info.pre, "gpt-2");
+  EXPECT_EQ(w.get("tokenizer.ggml.tokens")->strs,
+            (std::vector<std::string>{"a", "b", "ab", "\xc4\xa0", "<|endoftext|>", "<tool>", "[PAD6]", "[PAD7]"}));
+  EXPECT_EQ(w.get("tokenizer.ggml.token_type")->ints, (std::vector<int64_t>{1, 1, 1, 1, 3, 4, 5, 5}));
+  EXPECT_EQ(w.get("tokenizer.ggml.merges")->strs, (std::vector<std::string>{"a b"}));
+  EXPECT_EQ(w.get("tokenizer.ggml.eos_token_id")->i, 4);
+  EXPECT_EQ(w.get("tokenizer.ggml.bos_token_id"), nullptr);
+  EXPECT_EQ(w.get("tokenizer.ggml.add_bos_token")->i, 0);
+  EXPECT_EQ(w.get("tokenizer.chat_template")->s, "{{ messages[0]['content'] }}");
+  GgufWriter w2;
+  EXPECT_THROW(tokenizer::add_tokenizer_to_gguf(w2, d.path(), 5), Error);  // id 5 beyond the embedding rows
+  tj["pre_tokenizer"] = {{"type", "Whitespace"}};
+  write_file_atomic(d.file("tokenizer.json"), tj.dump());
+  try {
+    tokenizer::add_tokenizer_to_gguf(w2, d.path(), 8);
+    ADD_FAILURE() << "an unknown pre-tokenizer was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("pre-tokenizer"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace tandem
