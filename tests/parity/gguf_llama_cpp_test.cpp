@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 
 #include "core/file.h"
@@ -115,6 +116,7 @@ TEST_P(GgufLlamaCpp, GreedyProbabilitiesTokensAndTemplateAgree) {
   const char* names[] = {"f32", "f16"};
   const std::vector<Json> tandem_gen[] = {jsonl(read_file(d.file("t32.jsonl"))),
                                           f.full ? jsonl(read_file(d.file("t16.jsonl"))) : std::vector<Json>{}};
+  double max_dp[2] = {0, 0};
   for (int k = 0; k < (f.full ? 2 : 1); ++k) {
     ASSERT_EQ(tandem_gen[k].size(), prompts.size());
     for (size_t i = 0; i < prompts.size(); ++i) {
@@ -124,6 +126,7 @@ TEST_P(GgufLlamaCpp, GreedyProbabilitiesTokensAndTemplateAgree) {
       for (int s = 0; s < kNew; ++s) {
         const double p_lc = lc["probs"][s].get<double>(), p_t = std::exp(tg["logprobs"][s].get<double>());
         EXPECT_NEAR(p_lc, p_t, 1e-3) << names[k] << " prompt " << i << " step " << s;
+        max_dp[k] = std::max(max_dp[k], std::abs(p_lc - p_t));
         if (lc["ids"][s] == tg["completion_ids"][s]) continue;
         // f32 must agree exactly. f16 may only part ways at a near-tie: llama.cpp rounds the
         // activations to f16 in its matmuls (Tandem computes in f32 from the same f16 weights),
@@ -155,6 +158,8 @@ TEST_P(GgufLlamaCpp, GreedyProbabilitiesTokensAndTemplateAgree) {
           << "prompt " << i << " candidate " << c[0];
       ++row;
     }
+  std::printf("[ figures  ] %s: max |p_llama.cpp - p_tandem| of generated tokens: f32 %.2e, f16 %.2e\n",
+              f.name.c_str(), max_dp[0], max_dp[1]);
   if (!f.full) return;
   // q8_0: loads and generates tokens of the vocabulary.
   for (size_t i = 0; i < prompts.size(); ++i) {
@@ -163,7 +168,20 @@ TEST_P(GgufLlamaCpp, GreedyProbabilitiesTokensAndTemplateAgree) {
     for (const auto& t : ids) EXPECT_LT(t.get<int64_t>(), f.vocab);
   }
 
-  // Tokenisation and special tokens.
+  // Special tokens: llama.cpp's BOS/EOS are the ids of tokenizer_config.json's strings, so it
+  // starts and stops where Tandem does.
+  const Json tcfg = Json::parse(read_file(m + "/tokenizer_config.json"));
+  const Json tjson = Json::parse(read_file(m + "/tokenizer.json"));
+  auto id_of = [&](const Json& token) -> Json {
+    if (!token.is_string()) return nullptr;
+    for (const auto& a : tjson["added_tokens"])
+      if (a["content"] == token) return a["id"];
+    return nullptr;
+  };
+  EXPECT_EQ(res[0]["info"]["eos"], id_of(tcfg["eos_token"]));
+  EXPECT_EQ(res[0]["info"]["bos"], id_of(tcfg.value("bos_token", Json())));
+
+  // Tokenisation.
   const auto tok = jsonl(read_file(d.file("tok.jsonl")));
   ASSERT_EQ(tok.size(), kTexts.size());
   for (size_t i = 0; i < kTexts.size(); ++i)
