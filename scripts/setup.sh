@@ -32,7 +32,9 @@ fi
 
 if [ $want_tests -eq 1 ] && [ -f tests/package.json ]; then
   # Real tokenizers/templates and the reference implementations the tests compare against.
-  (cd tests && npm ci --omit=optional --no-audit --no-fund --loglevel=error)
+  # `npm install` with the committed lock file, not `npm ci`: ci refuses node-llama-cpp's lock
+  # because its other platforms' optional packages are not in it; install keeps the locked versions.
+  (cd tests && npm install --omit=optional --no-audit --no-fund --loglevel=error)
 fi
 
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
