@@ -183,3 +183,48 @@ TEST(Stream, IndexingDoesNotLoadTheFile) {
 
 }  // namespace
 }  // namespace tandem::data
+
+#include "data/micro_batch.h"
+
+namespace tandem::data {
+namespace {
+
+using namespace testing_data;
+using tandem::testing::TempDir;
+
+TEST(MicroBatch, FollowsTheConfig) {
+  TempDir dir("data_micro_batch");
+  std::vector<std::string> lines;
+  for (int i = 0; i < 20; ++i) lines.push_back(cat(R"({"text": "sample number )", i, std::string(size_t(i % 5) * 6, 'x'), R"("})"));
+  DataConfig cfg = config_for(write_jsonl(dir, "a.jsonl", lines));
+  cfg.max_length = 32;
+  Dataset ds(cfg, model_dir("qwen3"));
+  {
+    SftStream s(ds, 1);
+    const Collated c = next_sft_micro_batch(s, cfg, 4);  // padded: one row per example
+    EXPECT_EQ(c.batch.B, 4);
+    EXPECT_EQ(c.where.size(), 4u);
+  }
+  cfg.packing = true;
+  {
+    SftStream s(ds, 1);
+    const Collated c = next_sft_micro_batch(s, cfg, 8);
+    EXPECT_EQ(c.where.size(), 8u);
+    EXPECT_LT(c.batch.B, 8);
+    EXPECT_LE(c.batch.T, 32);
+  }
+  cfg.max_tokens_per_batch = 64;
+  {
+    SftStream s(ds, 1);
+    const Collated c = next_sft_micro_batch(s, cfg, 8);  // padding-free: one row within the budget
+    EXPECT_EQ(c.batch.B, 1);
+    EXPECT_LE(c.tokens(), 64);
+    EXPECT_EQ(c.tokens(), c.batch.T);
+  }
+  cfg.max_tokens_per_batch = 16;
+  SftStream s(ds, 1);
+  EXPECT_THROW(next_sft_micro_batch(s, cfg, 8), Error);
+}
+
+}  // namespace
+}  // namespace tandem::data
