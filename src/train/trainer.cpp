@@ -9,6 +9,7 @@
 
 #include "core/file.h"
 #include "core/log.h"
+#include "model/lora_peft.h"
 #include "train/checkpoint.h"
 #include "train/grad_clip.h"
 #include "train/optimizer.h"
@@ -24,10 +25,11 @@ void on_signal(int sig) { g_stop_signal = sig; }
 
 double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
-DecayRanges decay_ranges(const model::ParamSet& p) {
+// Over the trainable buffer: the base weights, or the adapters under LoRA.
+DecayRanges decay_ranges(model::Decoder& policy) {
   DecayRanges d;
-  const float* base = p.flat.f32();
-  for (const auto& np : p.named)
+  const float* base = policy.trainable_params().f32();
+  for (const auto& np : policy.trainable_named())
     if (np.is_matrix) {
       const int64_t b = np.tensor.f32() - base;
       d.ranges.emplace_back(b, b + np.tensor.numel());
@@ -79,8 +81,24 @@ void copy_tokenizer_files(const std::string& from, const std::string& to, const 
 }
 
 void Algorithm::save_model(const std::string& dir, DType dtype) {
-  policy_.save(dir, dtype);
+  if (policy_.adapters()) model::save_peft_adapter(*policy_.adapters(), policy_.config(), dir, model_dir_, dtype);
+  else policy_.save(dir, dtype);
   copy_tokenizer_files(model_dir_, dir, policy_.config());
+}
+
+// New adapters (lora: {...}, initialised from the run's seed) or a PEFT folder to continue; either
+// way the base is frozen from here on and only the adapters train.
+void attach_lora(const TrainConfig& cfg, model::Decoder& policy) {
+  if (!cfg.uses_lora() || policy.adapters()) return;
+  std::unique_ptr<model::LoraAdapters> a;
+  if (!cfg.adapter_name_or_path.empty()) {
+    a = model::load_peft_adapter(policy.config(), cfg.adapter_name_or_path);
+  } else {
+    a = std::make_unique<model::LoraAdapters>(policy.config(), model::LoraConfig::from_json(cfg.lora, "lora", "the run's config"));
+    a->init(uint64_t(cfg.seed));
+  }
+  a->dropout_seed = uint64_t(cfg.seed);
+  policy.attach_adapters(std::move(a));
 }
 
 int run_training(const TrainConfig& cfg, const Json& resolved, const std::string& resolved_yaml,
@@ -98,8 +116,9 @@ int run_training(const TrainConfig& cfg, const Json& resolved, const std::string
                                                   : int64_t(std::ceil(cfg.warmup_ratio * double(max_steps))),
                              max_steps, cfg.min_lr_ratio};
   const AdamWConfig adam_cfg{cfg.learning_rate, cfg.adam_beta1, cfg.adam_beta2, cfg.adam_epsilon, cfg.weight_decay};
-  std::unique_ptr<AdamW> adam;
-  if (cfg.optim == "adamw") adam = std::make_unique<AdamW>(policy.weights().num_params());
+  attach_lora(cfg, policy);
+  std::unique_ptr<AdamW> adam;  // state for what trains only: with LoRA, its size scales with r
+  if (cfg.optim == "adamw") adam = std::make_unique<AdamW>(policy.trainable_params().numel());
 
   TrainerState state;
   const std::string resume = resolve_checkpoint(cfg.output_dir, cfg.resume_from_checkpoint);
@@ -111,11 +130,12 @@ int run_training(const TrainConfig& cfg, const Json& resolved, const std::string
   } else if (cfg.resume_from_checkpoint == "latest") {
     log_info(who, ": no checkpoint in ", cfg.output_dir, " yet; starting from step 0");
   }
-  const DecayRanges decay = decay_ranges(policy.weights());
+  const DecayRanges decay = decay_ranges(policy);
   RunLog log(cfg.output_dir, state.step, max_steps);
   log_info(who, ": ", max_steps, " steps of ", cfg.per_device_train_batch_size * cfg.gradient_accumulation_steps,
            " examples (", cfg.gradient_accumulation_steps, " micro-batches), model ", policy.config().architecture,
-           " with ", policy.weights().num_params(), " parameters");
+           " with ", policy.weights().num_params(), " parameters",
+           policy.adapters() ? cat(", training ", policy.trainable_params().numel(), " LoRA parameters") : std::string());
 
   const SignalScope signals;
   static const int64_t kill_at = debug_kill_step();
@@ -125,14 +145,14 @@ int run_training(const TrainConfig& cfg, const Json& resolved, const std::string
     const double lr = lr_at(sched, state.step);
     policy.zero_grad();
     const StepResult r = algo.compute_gradients(state.step);
-    const double grad_norm = clip_grad_norm(policy.grads().flat, cfg.max_grad_norm);
+    const double grad_norm = clip_grad_norm(policy.trainable_grads(), cfg.max_grad_norm);
     if (!std::isfinite(r.loss) || !std::isfinite(grad_norm))
       throw Error(cat("train.", who), cat("loss or gradient is not finite at step ", state.step + 1, " (loss ", r.loss,
                                           ", grad_norm ", grad_norm, "); nothing was saved from this step. Last good checkpoint: ",
                                           last_checkpoint.empty() ? "none" : last_checkpoint,
                                           ". Hint: lower learning_rate or set max_grad_norm."));
-    if (adam) adam->step(policy.weights().flat, policy.grads().flat, decay, adam_cfg, lr);
-    else sgd_step(policy.weights().flat, policy.grads().flat, decay, cfg.weight_decay, lr);
+    if (adam) adam->step(policy.trainable_params(), policy.trainable_grads(), decay, adam_cfg, lr);
+    else sgd_step(policy.trainable_params(), policy.trainable_grads(), decay, cfg.weight_decay, lr);
     ++state.step;
     state.tokens_seen += r.tokens;
     const double dt = now() - t0;
@@ -168,6 +188,10 @@ int run_training(const TrainConfig& cfg, const Json& resolved, const std::string
     save_checkpoint(cfg.output_dir, policy, adam.get(), state, resolved, cfg.save_total_limit);
   }
   algo.save_model(cfg.output_dir, cfg.save_dtype == "bf16" ? DType::kBF16 : DType::kF32);
+  if (cfg.lora_merge && policy.adapters()) {
+    model::merge_and_detach(policy);
+    algo.save_model(join_path(cfg.output_dir, "merged"), cfg.save_dtype == "bf16" ? DType::kBF16 : DType::kF32);
+  }
   log.message(cat(who, ": done, ", state.step, " steps in ", int(state.elapsed_s), " s; model written to ", cfg.output_dir));
   return 0;
 }
