@@ -13,6 +13,7 @@
 #include "core/json.h"
 #include "core/rng.h"
 #include "model/decoder.h"
+#include "model/incremental.h"
 #include "model/init.h"
 #include "model/lora_peft.h"
 #include "model/safetensors.h"
@@ -274,6 +275,35 @@ TEST(Lora, DropoutMaskIsAFunctionOfSeedAndStep) {
   const auto inf = d->forward(batch(), {});  // inference: no dropout, no step
   EXPECT_EQ(d->adapters()->dropout_step, 1u);
   EXPECT_FALSE(same_bits(inf.logp, f1.logp));
+}
+
+// Generation's KV-cached decoder runs the adapters too (RL samples from the policy it trains):
+// prefill then decode steps give the full forward's log-probs of the adapter model.
+TEST(Lora, IncrementalDecoderRunsAdapters) {
+  auto d = make_decoder();
+  d->attach_adapters(random_adapters(d->config(), all_targets(3, 0.5), 12));  // dropout: never at inference
+  const std::vector<int32_t> seq = {3, 14, 15, 9, 26, 5, 35};
+  const auto full = d->forward(TokenBatch::padded({seq}), {});
+  model::KvCache cache(d->config(), 1, 16);
+  model::IncrementalDecoder inc(*d, cache);
+  auto logp_of = [](const Tensor& logits, int32_t tok) {  // log-softmax of row 0
+    const int64_t V = logits.dim(1);
+    double mx = -1e30, s = 0;
+    for (int64_t j = 0; j < V; ++j) mx = std::max(mx, double(logits.f32()[j]));
+    for (int64_t j = 0; j < V; ++j) s += std::exp(double(logits.f32()[j]) - mx);
+    return float(double(logits.f32()[tok]) - mx - std::log(s));
+  };
+  std::vector<float> got, want;
+  Tensor logits = inc.prefill({0}, {std::vector<int32_t>(seq.begin(), seq.begin() + 3)});
+  for (size_t t = 3; t < seq.size(); ++t) {
+    got.push_back(logp_of(logits, seq[t]));
+    want.push_back(full.logp.f32()[t]);
+    logits = inc.decode({0}, {seq[t]});
+  }
+  EXPECT_TRUE(testing::all_close(got, want, {2e-5, 1e-5}, "incremental with adapters"));
+  d->adapters()->enabled = false;
+  const auto base = d->forward(TokenBatch::padded({seq}), {});
+  EXPECT_GT(std::fabs(base.logp.f32()[4] - full.logp.f32()[4]), 1e-4f);
 }
 
 TEST(Lora, ConfigValidation) {
