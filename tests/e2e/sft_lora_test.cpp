@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <fstream>
 
 #include "core/file.h"
@@ -138,6 +139,27 @@ TEST(SftLora, ResumeAfterSigkillIsBitIdentical) {
   for (size_t i = 0; i < a.size(); ++i)
     for (const char* k : {"step", "loss", "grad_norm", "lr"}) EXPECT_EQ(a[i][k], b[i][k]) << "step " << i + 1 << " " << k;
   EXPECT_EQ(read_file(r.dir.file("full") + "/adapter_model.safetensors"), read_file(killed + "/adapter_model.safetensors"));
+}
+
+// adapter_name_or_path continues a PEFT folder: with learning_rate 0 the adapter comes out as it went in.
+TEST(SftLora, ContinuesAnExistingAdapter) {
+  LoraRun r;
+  std::string out;
+  const std::string first = r.dir.file("first"), second = r.dir.file("second");
+  ASSERT_EQ(testing::run_command(r.cmd(first, "max_steps=3 per_device_train_batch_size=4 learning_rate=1e-2 "
+                                              "'lora={r: 4, alpha: 8, target_modules: [q_proj, down_proj]}'"), &out), 0) << out;
+  ASSERT_EQ(testing::run_command(r.cmd(second, cat("max_steps=1 per_device_train_batch_size=4 learning_rate=0 adapter_name_or_path=",
+                                                   first)), &out), 0) << out;
+  model::SafetensorsFile a(first + "/adapter_model.safetensors"), b(second + "/adapter_model.safetensors");
+  ASSERT_EQ(a.entries().size(), 8u);  // 2 layers x 2 modules x (A, B)
+  ASSERT_EQ(b.entries().size(), a.entries().size());
+  for (const auto& e : a.entries()) {
+    const auto* f = b.find(e.name);
+    ASSERT_NE(f, nullptr) << e.name;
+    EXPECT_EQ(0, std::memcmp(a.view(e).raw(), b.view(*f).raw(), e.end - e.begin)) << e.name;
+  }
+  EXPECT_NE(testing::run_command(r.cmd(r.dir.file("both"), cat("max_steps=1 adapter_name_or_path=", first, " 'lora={r: 4}'")), &out), 0);
+  EXPECT_NE(out.find("adapter_name_or_path"), std::string::npos) << out;
 }
 
 TEST(SftLora, BadLoraKeyNamesIt) {
