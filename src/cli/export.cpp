@@ -3,8 +3,8 @@
 //              files copied as they are;
 //   --to gguf  one GGUF file for llama.cpp (--dtype f32 | f16 | bf16 | q8_0; default f16) with the
 //              tokenizer and chat template in its metadata (model/gguf_export.h, tokenizer/gguf_vocab.h);
-//   --to merged, --adapter: LoRA adapters merged into the weights. The LoRA layer is not in this
-//              tree yet, so these are refused with a clear error rather than half done.
+//   --adapter  a PEFT LoRA folder merged into the weights first (W += scale B A), for any --to;
+//   --to merged  the same as --to hf, and requires --adapter (the merged HF folder).
 // Outputs are written under a temporary name and renamed, so an interrupted export leaves no
 // half-written model under the user's name. Not here: the formats themselves.
 #include <filesystem>
@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "model/decoder.h"
 #include "model/gguf_export.h"
+#include "model/lora_peft.h"
 #include "tokenizer/gguf_vocab.h"
 
 namespace tandem::cli {
@@ -45,10 +46,21 @@ void copy_side_files(const std::string& src, const std::string& dst) {
   }
 }
 
+// The model, with the adapter merged into its weights when one is given.
+std::unique_ptr<model::Decoder> load_model(const Opts& o) {
+  auto dec = model::Decoder::load(o.model);
+  if (!o.adapter.empty()) {
+    dec->attach_adapters(model::load_peft_adapter(dec->config(), o.adapter));
+    model::merge_and_detach(*dec);
+    log_info("export: merged the LoRA adapter ", o.adapter);
+  }
+  return dec;
+}
+
 int export_hf(const Opts& o) {
   if (fs::exists(o.out))
     throw Error("export.out", cat("'", o.out, "' already exists; an HF export writes a new folder (remove it first)"));
-  auto dec = model::Decoder::load(o.model);
+  auto dec = load_model(o);
   const DType dt = hf_dtype(o.dtype, dec->config());
   const std::string tmp = cat(o.out, ".tmp.", getpid());
   try {
@@ -69,7 +81,7 @@ int export_gguf(const Opts& o) {
   const model::GgmlType dt = model::gguf_dtype_from_name(o.dtype.empty() ? "f16" : o.dtype);
   const model::ModelConfig cfg = model::ModelConfig::load(join_path(o.model, "config.json"));
   model::gguf_arch(cfg);  // refuse an unsupported model before loading its weights
-  auto dec = model::Decoder::load(o.model);
+  auto dec = load_model(o);
   model::GgufWriter w;
   const std::string name = fs::path(o.model).lexically_normal().filename().string();
   model::add_model_to_gguf(w, dec->config(), dec->weights(), dt, name == "." || name.empty() ? "" : name);
@@ -83,10 +95,11 @@ int export_gguf(const Opts& o) {
 
 int run(const Opts& o) {
   if (!is_directory(o.model)) throw Error("export.model", cat("'", o.model, "' is not a model folder"));
-  if (!o.adapter.empty() || o.to == "merged")
-    throw Error("export.adapter", "merging LoRA adapters is not supported yet (the LoRA layer has not landed); "
-                                  "export the base model, or merge with PEFT and export the merged folder");
-  if (o.to == "hf") return export_hf(o);
+  if (o.to == "merged" && o.adapter.empty())
+    throw Error("export.adapter", "--to merged needs --adapter (the PEFT LoRA folder to merge into --model)");
+  if (!o.adapter.empty() && !is_directory(o.adapter))
+    throw Error("export.adapter", cat("'", o.adapter, "' is not a PEFT adapter folder"));
+  if (o.to == "hf" || o.to == "merged") return export_hf(o);
   if (o.to == "gguf") return export_gguf(o);
   throw Error("export.to", cat("expected hf, merged or gguf, got '", o.to, "'"));
 }
@@ -94,7 +107,7 @@ int run(const Opts& o) {
 Registrar reg({"export", "write a model as an HF folder or a GGUF file for llama.cpp", [](CLI::App& sub) {
                  auto o = std::make_shared<Opts>();
                  sub.add_option("--model", o->model, "HF model folder")->required();
-                 sub.add_option("--adapter", o->adapter, "LoRA adapter folder to merge (not supported yet)");
+                 sub.add_option("--adapter", o->adapter, "PEFT LoRA adapter folder to merge into the weights");
                  sub.add_option("--to", o->to, "hf | merged | gguf")->required();
                  sub.add_option("--dtype", o->dtype, "f32 | f16 | bf16 (hf, default: the model's) or also q8_0 (gguf, default f16)");
                  sub.add_option("--out", o->out, "output folder (hf, merged) or file (gguf)")->required();

@@ -16,6 +16,7 @@
 #include "core/rng.h"
 #include "data/input_ids.h"
 #include "model/decoder.h"
+#include "model/lora_peft.h"
 #include "rollout/engine.h"
 #include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
@@ -24,7 +25,7 @@ namespace tandem::cli {
 namespace {
 
 struct Opts {
-  std::string model, data, out, prompt;
+  std::string model, adapter, data, out, prompt;
   bool chat = false, ignore_eos = false, summary = false;
   rollout::SamplingParams sp;
   uint64_t seed = 0;
@@ -118,6 +119,12 @@ int run(const Opts& o) {
     throw Error("generate.data", "expected one of --data prompts.jsonl or --prompt TEXT");
   if (!(o.kv_cache_mb > 0)) throw Error("generate.kv_cache_mb", cat("expected > 0, got ", o.kv_cache_mb));
   auto dec = model::Decoder::load(o.model);
+  // The KV-cached decoder reads plain weights: the adapter is merged into this process's copy
+  // (W += scale B A), which is the same model and costs nothing per token.
+  if (!o.adapter.empty()) {
+    dec->attach_adapters(model::load_peft_adapter(dec->config(), o.adapter));
+    model::merge_and_detach(*dec);
+  }
   const auto& cfg = dec->config();
   PromptEncoder enc(o.model, o.chat);
   std::vector<std::vector<int32_t>> prompts;
@@ -178,6 +185,7 @@ int run(const Opts& o) {
 Registrar reg({"generate", "sample completions of token prompts with the rollout engine (KV cache)", [](CLI::App& sub) {
                  auto o = std::make_shared<Opts>();
                  sub.add_option("--model", o->model, "HF model folder")->required();
+                 sub.add_option("--adapter", o->adapter, "PEFT LoRA adapter folder to apply to the model");
                  sub.add_option("--data", o->data, "JSONL: {\"input_ids\": [...]} or {\"prompt\": text | messages} per line");
                  sub.add_option("--prompt", o->prompt, "one text prompt (instead of --data)");
                  sub.add_flag("--chat", o->chat, "render prompts with the model's chat template (generation prompt added)");

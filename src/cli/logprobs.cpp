@@ -14,12 +14,13 @@
 #include "core/log.h"
 #include "data/input_ids.h"
 #include "model/decoder.h"
+#include "model/lora_peft.h"
 
 namespace tandem::cli {
 namespace {
 
 struct Opts {
-  std::string model, data, out;
+  std::string model, adapter, data, out;
   bool entropy = false, summary = false;
   int64_t max_batch_tokens = 8192;
 };
@@ -35,6 +36,7 @@ std::vector<std::vector<int32_t>> read_ids(const std::string& path, int64_t voca
 int run(const Opts& o) {
   const auto t0 = std::chrono::steady_clock::now();
   auto dec = model::Decoder::load(o.model);
+  if (!o.adapter.empty()) dec->attach_adapters(model::load_peft_adapter(dec->config(), o.adapter));
   const auto& cfg = dec->config();
   const auto seqs = read_ids(o.data, cfg.vocab_size);
   std::vector<size_t> order(seqs.size());
@@ -101,6 +103,7 @@ int run(const Opts& o) {
 Registrar reg({"logprobs", "per-token log-probs (and entropies) of token sequences under a model", [](CLI::App& sub) {
                  auto o = std::make_shared<Opts>();
                  sub.add_option("--model", o->model, "HF model folder")->required();
+                 sub.add_option("--adapter", o->adapter, "PEFT LoRA adapter folder to apply to the model");
                  sub.add_option("--data", o->data, "JSONL with {\"input_ids\": [...]} per line")->required();
                  sub.add_option("--out", o->out, "JSONL output, one {\"logprobs\": [...]} per input line")->required();
                  sub.add_flag("--entropy", o->entropy, "also write the entropy of each next-token distribution");

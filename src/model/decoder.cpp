@@ -20,6 +20,9 @@ struct SavedActivations {
   AttnLayout layout;
   Tensor tokens, positions, targets;  // I32 [N]
   ForwardOptions opt;
+  bool lora_on = false;    // adapters attached and enabled at this forward
+  bool lora_drop = false;  // ... and their dropout applies (a training forward)
+  uint64_t lora_step = 0;  // the dropout step this forward drew its masks from
   std::vector<LayerCache> layers;     // kept part per layer (only x_in when recomputing)
   LayerCache scratch;                 // shared scratch (and, when recomputing, the kept part too)
   Tensor x_final, hf, rstd_f, lse_row, ent_row;
@@ -93,12 +96,53 @@ void Decoder::save(const std::string& dir, DType dtype) const {
 }
 
 ParamSet& Decoder::grads() {
+  if (lora_)
+    throw Error("model.grads", "the base weights are frozen while LoRA adapters are attached; use trainable_grads()");
   if (!g_) g_ = std::make_unique<ParamSet>(cfg_, w_->score.defined());
   return *g_;
 }
 
 void Decoder::zero_grad() {
-  if (g_) ops_.fill(g_->flat, 0.f);
+  if (lora_) {
+    if (lora_->has_grads()) ops_.fill(lora_->grads().flat, 0.f);
+  } else if (g_) {
+    ops_.fill(g_->flat, 0.f);
+  }
+}
+
+void Decoder::attach_adapters(std::unique_ptr<LoraAdapters> adapters) {
+  TD_ASSERT(adapters, "attach_adapters(nullptr)");
+  const LoraSet& a = adapters->weights();
+  if (int64_t(a.layers.size()) != cfg_.num_hidden_layers)
+    throw Error("model.lora", cat("adapters for ", a.layers.size(), " layers, the model has ", cfg_.num_hidden_layers));
+  for (const auto& layer : a.layers)
+    for (int t = 0; t < kNumLoraTargets; ++t) {
+      const LoraPair& p = layer.t[t];
+      if (!p.a.defined()) continue;
+      const LoraDims d = lora_dims(cfg_, LoraTarget(t));
+      if (p.a.dim(1) != d.in || p.b.dim(0) != d.out)
+        throw Error("model.lora", cat(lora_target_name(LoraTarget(t)), " adapter is for [", p.b.dim(0), ", ", p.a.dim(1),
+                                      "] weights, the model's are [", d.out, ", ", d.in, "]"));
+    }
+  lora_ = std::move(adapters);
+  g_.reset();  // frozen base: no gradient buffer
+  saved_.reset();
+}
+
+std::unique_ptr<LoraAdapters> Decoder::detach_adapters() {
+  saved_.reset();
+  return std::move(lora_);
+}
+
+Tensor& Decoder::trainable_params() { return lora_ ? lora_->weights().flat : w_->flat; }
+Tensor& Decoder::trainable_grads() { return lora_ ? lora_->grads().flat : grads().flat; }
+const std::vector<NamedParam>& Decoder::trainable_named() const { return lora_ ? lora_->weights().named : w_->named; }
+const std::vector<NamedParam>& Decoder::trainable_grads_named() { return lora_ ? lora_->grads().named : grads().named; }
+
+LoraDropout Decoder::lora_dropout(int64_t l, LoraTarget t) const {
+  const SavedActivations& s = *saved_;
+  if (!s.lora_drop) return {};
+  return {float(lora_->config().dropout), lora_->dropout_seed, (s.lora_step << 20) | (uint64_t(l) << 3) | uint64_t(t)};
 }
 
 size_t Decoder::activation_bytes() const {
@@ -120,8 +164,16 @@ void Decoder::layer_forward(int64_t l, const Tensor& x_in, LayerCache& c, Tensor
   const LayerWeights& w = w_->layers[l];
   const float eps = float(cfg_.rms_norm_eps);
   const SavedActivations& s = *saved_;
+  const LoraLayer* a = s.lora_on ? &lora_->weights().layers[l] : nullptr;
+  auto lora = [&](LoraTarget t, const Tensor& x, Tensor& y) {
+    if (a && a->t[int(t)].a.defined())
+      lora_forward(ops_, a->t[int(t)], lora_dims(cfg_, t), lora_->scale(), lora_dropout(l, t), x, y);
+  };
   ops_.rmsnorm_forward(x_in, w.attn_norm, eps, c.h1, c.rstd1);
   ops_.gemm(false, true, 1.f, c.h1, w.wqkv, 0.f, c.qkv);
+  lora(LoraTarget::kQ, c.h1, c.qkv);
+  lora(LoraTarget::kK, c.h1, c.qkv);
+  lora(LoraTarget::kV, c.h1, c.qkv);
   if (w.bqkv.defined()) ops_.bias_forward(c.qkv, w.bqkv);
   ops_.qkv_prep_forward(c.qkv, s.positions, rope_, w.q_norm, w.k_norm, eps, cfg_.num_attention_heads,
                         cfg_.num_key_value_heads, c.q, c.k, c.v);
@@ -129,12 +181,16 @@ void Decoder::layer_forward(int64_t l, const Tensor& x_in, LayerCache& c, Tensor
                          c.attn, c.lse);
   ops_.convert(x_in, c.x_mid);
   ops_.gemm(false, true, 1.f, c.attn, w.wo, 1.f, c.x_mid);
+  lora(LoraTarget::kO, c.attn, c.x_mid);
   if (w.bo.defined()) ops_.bias_forward(c.x_mid, w.bo);
   ops_.rmsnorm_forward(c.x_mid, w.mlp_norm, eps, c.h2, c.rstd2);
   ops_.gemm(false, true, 1.f, c.h2, w.w_gate_up, 0.f, c.gate_up);
+  lora(LoraTarget::kGate, c.h2, c.gate_up);
+  lora(LoraTarget::kUp, c.h2, c.gate_up);
   ops_.swiglu_forward(c.gate_up, c.act);
   ops_.convert(c.x_mid, x_out);
   ops_.gemm(false, true, 1.f, c.act, w.w_down, 1.f, x_out);
+  lora(LoraTarget::kDown, c.act, x_out);
 }
 
 void Decoder::run_trunk(const TokenBatch& batch, const ForwardOptions& opt) {
@@ -151,6 +207,9 @@ void Decoder::run_trunk(const TokenBatch& batch, const ForwardOptions& opt) {
   s.positions = i32_tensor(batch.positions);
   s.targets = i32_tensor(batch.next_targets());
   s.opt = opt;
+  s.lora_on = lora_ && lora_->enabled;
+  s.lora_drop = s.lora_on && opt.for_backward && lora_->config().dropout > 0;
+  if (s.lora_drop) s.lora_step = lora_->dropout_step++;
 
   // Activation storage: per layer when keeping everything; otherwise one shared set, with only
   // the block inputs kept (recompute) or nothing kept (inference: two ping-pong residual buffers).
@@ -235,12 +294,13 @@ ForwardOutputs Decoder::forward_backward(const TokenBatch& batch, const Tensor& 
   opt.for_backward = true;
   opt.entropy = opt.entropy || dentropy.defined();
   run_trunk(batch, opt);
+  check_trainable("model.forward_backward");
   SavedActivations& s = *saved_;
   const int64_t N = batch.N(), C = cfg_.hidden_size;
-  ParamSet& g = grads();
   Tensor logp_row = Tensor::empty({N}), ent_row = opt.entropy ? Tensor::empty({N}) : Tensor();
   Tensor dhf = Tensor::empty({N, C});
-  Tensor& dW_out = g.lm_head.defined() ? g.lm_head : g.embed;
+  Tensor frozen;  // undefined: the head's weight gradient is skipped
+  Tensor& dW_out = lora_ ? frozen : grads().lm_head.defined() ? grads().lm_head : grads().embed;
   ops_.logprob_fused(s.hf, w_->output_embedding(), s.targets, to_rows(dlogp), to_rows(dentropy), logp_row, ent_row,
                      dhf, dW_out);
   ForwardOutputs out;
@@ -252,10 +312,19 @@ ForwardOutputs Decoder::forward_backward(const TokenBatch& batch, const Tensor& 
 
 void Decoder::layer_backward(int64_t l, LayerCache& c, Tensor& dx) {
   const LayerWeights& w = w_->layers[l];
-  LayerWeights& g = grads().layers[l];
   const float eps = float(cfg_.rms_norm_eps);
   const SavedActivations& s = *saved_;
   const int64_t N = s.batch.N(), C = cfg_.hidden_size;
+  // With adapters the base is frozen: its weight gradients are skipped (g == nullptr), the norms'
+  // go to a discarded scratch, and only the adapters' and the activations' are computed.
+  LayerWeights* g = lora_ ? nullptr : &grads().layers[l];
+  const LoraLayer* a = lora_ ? &lora_->weights().layers[l] : nullptr;
+  LoraLayer* ga = lora_ ? &lora_->grads().layers[l] : nullptr;
+  auto lora = [&](LoraTarget t, const Tensor& x, const Tensor& dy, Tensor& dx_in) {
+    if (a && a->t[int(t)].a.defined())
+      lora_backward(ops_, a->t[int(t)], ga->t[int(t)], lora_dims(cfg_, t), lora_->scale(), lora_dropout(l, t), x, dy, dx_in);
+  };
+  Tensor none, norm_scratch = lora_ ? Tensor::zeros({C}) : Tensor();
   // Backward scratch, sized once per call; small next to the kept activations.
   Tensor dgu = Tensor::empty({N, 2 * cfg_.intermediate_size}), dact = Tensor::empty({N, cfg_.intermediate_size});
   Tensor dh = Tensor::empty({N, C}), tmp = Tensor::empty({N, C});
@@ -265,31 +334,47 @@ void Decoder::layer_backward(int64_t l, LayerCache& c, Tensor& dx) {
 
   // MLP: x_out = x_mid + swiglu(rmsnorm(x_mid) Wgu^T) Wd^T
   ops_.swiglu_forward(c.gate_up, c.act);
-  ops_.gemm(true, false, 1.f, dx, c.act, 1.f, g.w_down);
+  if (g) ops_.gemm(true, false, 1.f, dx, c.act, 1.f, g->w_down);
   ops_.gemm(false, false, 1.f, dx, w.w_down, 0.f, dact);
+  lora(LoraTarget::kDown, c.act, dx, dact);
   ops_.swiglu_backward(c.gate_up, dact, dgu);
   ops_.rmsnorm_forward(c.x_mid, w.mlp_norm, eps, c.h2, c.rstd2);
-  ops_.gemm(true, false, 1.f, dgu, c.h2, 1.f, g.w_gate_up);
+  if (g) ops_.gemm(true, false, 1.f, dgu, c.h2, 1.f, g->w_gate_up);
   ops_.gemm(false, false, 1.f, dgu, w.w_gate_up, 0.f, dh);
-  ops_.rmsnorm_backward(dh, c.x_mid, w.mlp_norm, c.rstd2, tmp, g.mlp_norm);
+  lora(LoraTarget::kGate, c.h2, dgu, dh);
+  lora(LoraTarget::kUp, c.h2, dgu, dh);
+  ops_.rmsnorm_backward(dh, c.x_mid, w.mlp_norm, c.rstd2, tmp, g ? g->mlp_norm : norm_scratch);
   ops_.axpy(1.f, tmp, dx);
 
   // Attention: x_mid = x_in + attn(rope(norm(split(rmsnorm(x_in) Wqkv^T + b)))) Wo^T + bo
-  ops_.gemm(true, false, 1.f, dx, c.attn, 1.f, g.wo);
-  if (g.bo.defined()) ops_.bias_backward(dx, g.bo);
+  if (g) ops_.gemm(true, false, 1.f, dx, c.attn, 1.f, g->wo);
+  if (g && g->bo.defined()) ops_.bias_backward(dx, g->bo);
   ops_.gemm(false, false, 1.f, dx, w.wo, 0.f, dattn);
+  lora(LoraTarget::kO, c.attn, dx, dattn);
   ops_.qkv_prep_forward(c.qkv, s.positions, rope_, w.q_norm, w.k_norm, eps, cfg_.num_attention_heads,
                         cfg_.num_key_value_heads, c.q, c.k, c.v);
   ops_.attention_backward(c.q, c.k, c.v, c.attn, c.lse, dattn, s.layout, cfg_.window_for_layer(l),
                           1.f / std::sqrt(float(cfg_.head_dim)), dq, dk, dv);
   ops_.qkv_prep_backward(c.qkv, s.positions, rope_, w.q_norm, w.k_norm, eps, cfg_.num_attention_heads,
-                         cfg_.num_key_value_heads, dq, dk, dv, dqkv, g.q_norm, g.k_norm);
-  if (g.bqkv.defined()) ops_.bias_backward(dqkv, g.bqkv);
+                         cfg_.num_key_value_heads, dq, dk, dv, dqkv, g ? g->q_norm : none, g ? g->k_norm : none);
+  if (g && g->bqkv.defined()) ops_.bias_backward(dqkv, g->bqkv);
   ops_.rmsnorm_forward(c.x_in, w.attn_norm, eps, c.h1, c.rstd1);
-  ops_.gemm(true, false, 1.f, dqkv, c.h1, 1.f, g.wqkv);
+  if (g) ops_.gemm(true, false, 1.f, dqkv, c.h1, 1.f, g->wqkv);
   ops_.gemm(false, false, 1.f, dqkv, w.wqkv, 0.f, dh);
-  ops_.rmsnorm_backward(dh, c.x_in, w.attn_norm, c.rstd1, tmp, g.attn_norm);
+  lora(LoraTarget::kQ, c.h1, dqkv, dh);
+  lora(LoraTarget::kK, c.h1, dqkv, dh);
+  lora(LoraTarget::kV, c.h1, dqkv, dh);
+  ops_.rmsnorm_backward(dh, c.x_in, w.attn_norm, c.rstd1, tmp, g ? g->attn_norm : norm_scratch);
   ops_.axpy(1.f, tmp, dx);
+}
+
+// With adapters attached, the forward kept must have run them: otherwise nothing is trainable.
+void Decoder::check_trainable(const char* where) const {
+  if (lora_ && !lora_->enabled)
+    throw Error(where, "LoRA adapters are switched off and the base is frozen: nothing to train. Hint: enable the "
+                       "adapters for the policy's forward; the reference's forward needs no backward");
+  if (lora_ && saved_ && !saved_->lora_on)
+    throw Error(where, "the kept forward ran with the adapters switched off: nothing to train");
 }
 
 void Decoder::backward(const Tensor& dlogp, const Tensor& dentropy, const Tensor& dvalue) {
@@ -306,16 +391,17 @@ void Decoder::backward(const Tensor& dlogp, const Tensor& dentropy, const Tensor
     throw Error("model.backward.dlogp", "a sequence-classification model has no LM head to take log-prob gradients");
   if (dvalue.defined() && !w_->score.defined())
     throw Error("model.backward.dvalue", "value gradient given but the model has no score head");
-  ParamSet& g = grads();
+  check_trainable("model.backward");
   const Tensor dl_row = to_rows(dlogp), de_row = to_rows(dentropy);
   Tensor dhf = Tensor::zeros({N, C});
-  Tensor& dW_out = g.lm_head.defined() ? g.lm_head : g.embed;
+  Tensor frozen;  // undefined: the head's weight gradient is skipped
+  Tensor& dW_out = lora_ ? frozen : grads().lm_head.defined() ? grads().lm_head : grads().embed;
   if (dl_row.defined() || de_row.defined())
     ops_.logprob_backward(s.hf, w_->output_embedding(), s.targets, s.lse_row, s.ent_row, dl_row, de_row, dhf, dW_out);
   if (dvalue.defined()) {
     Tensor dv = Tensor::empty({N, 1});
     for (int64_t n = 0; n < N; ++n) dv.f32()[n] = s.batch.segments[n] >= 0 ? dvalue.f32()[n] : 0.f;
-    ops_.gemm(true, false, 1.f, dv, s.hf, 1.f, g.score);
+    if (!lora_) ops_.gemm(true, false, 1.f, dv, s.hf, 1.f, grads().score);
     ops_.gemm(false, false, 1.f, dv, w_->score, 1.f, dhf);
   }
   backward_trunk(dhf);
@@ -324,9 +410,9 @@ void Decoder::backward(const Tensor& dlogp, const Tensor& dentropy, const Tensor
 void Decoder::backward_trunk(Tensor& dhf) {
   SavedActivations& s = *saved_;
   const int64_t N = s.batch.N(), C = cfg_.hidden_size, L = cfg_.num_hidden_layers;
-  ParamSet& g = grads();
   Tensor dx = Tensor::empty({N, C});
-  ops_.rmsnorm_backward(dhf, s.x_final, w_->final_norm, s.rstd_f, dx, g.final_norm);
+  Tensor norm_scratch = lora_ ? Tensor::zeros({C}) : Tensor();
+  ops_.rmsnorm_backward(dhf, s.x_final, w_->final_norm, s.rstd_f, dx, lora_ ? norm_scratch : grads().final_norm);
   dhf = Tensor();
   for (int64_t l = L - 1; l >= 0; --l) {
     LayerCache c = s.layers[l];
@@ -339,7 +425,7 @@ void Decoder::backward_trunk(Tensor& dhf) {
     layer_backward(l, c, dx);
     s.layers[l] = LayerCache();  // release this block's activations as soon as they are used
   }
-  ops_.embedding_backward(s.tokens, dx, g.embed);
+  if (!lora_) ops_.embedding_backward(s.tokens, dx, grads().embed);
   saved_.reset();
 }
 

@@ -11,6 +11,7 @@
 
 #include "model/batch.h"
 #include "model/config.h"
+#include "model/lora.h"
 #include "model/rope.h"
 #include "model/weights.h"
 #include "tensor/ops.h"
@@ -46,9 +47,24 @@ class Decoder {
   const ModelConfig& config() const { return cfg_; }
   ParamSet& weights() { return *w_; }
   const ParamSet& weights() const { return *w_; }
-  // Gradients, allocated on first use; backward() accumulates into them.
+  // Gradients of the base weights, allocated on first use; backward() accumulates into them.
+  // Error while adapters are attached: the base is frozen then and has no gradient buffer.
   ParamSet& grads();
-  void zero_grad();
+  void zero_grad();  // the trainable gradients (adapters' when attached, else the base's)
+
+  // LoRA (lora.h). Attaching freezes the base: backward() then computes gradients of the adapters
+  // and of activations only, with no base gradient buffer. adapters()->enabled = false gives
+  // exactly the base model (the reference policy of DPO/RL) without a second copy of the weights.
+  void attach_adapters(std::unique_ptr<LoraAdapters> adapters);
+  std::unique_ptr<LoraAdapters> detach_adapters();
+  LoraAdapters* adapters() { return lora_.get(); }
+  const LoraAdapters* adapters() const { return lora_.get(); }
+  // What an optimiser updates: the adapters' flat buffer when attached, else the base weights;
+  // with the matching gradient buffer (allocated on first use) and the named views of both.
+  Tensor& trainable_params();
+  Tensor& trainable_grads();
+  const std::vector<NamedParam>& trainable_named() const;
+  const std::vector<NamedParam>& trainable_grads_named();
 
   ForwardOutputs forward(const TokenBatch& batch, const ForwardOptions& opt);
   // Accumulates dJ/dtheta into grads() for J = sum(dlogp * logp) + sum(dentropy * entropy)
@@ -67,6 +83,8 @@ class Decoder {
  private:
   void ensure_rope(int64_t n_pos);
   void layer_forward(int64_t l, const Tensor& x_in, LayerCache& c, Tensor& x_out);
+  LoraDropout lora_dropout(int64_t l, LoraTarget t) const;  // of the kept forward (saved_)
+  void check_trainable(const char* where) const;
   void layer_backward(int64_t l, LayerCache& c, Tensor& dx);
   void run_trunk(const TokenBatch& batch, const ForwardOptions& opt);  // embedding .. final norm
   void backward_trunk(Tensor& dhf);                                   // final norm .. embedding
@@ -76,6 +94,7 @@ class Decoder {
   ModelConfig cfg_;
   const Ops& ops_;
   std::unique_ptr<ParamSet> w_, g_;
+  std::unique_ptr<LoraAdapters> lora_;
   RopeTable rope_;
   int64_t rope_len_ = 0;
   std::unique_ptr<SavedActivations> saved_;

@@ -35,10 +35,21 @@ void IncrementalDecoder::run_layers(Tensor& x, const Tensor& positions, const Te
   Tensor attn = Tensor::empty({N, H * D}), gate_up = Tensor::empty({N, 2 * cfg_.intermediate_size});
   Tensor act = Tensor::empty({N, cfg_.intermediate_size});
   Tensor lse = layout ? Tensor::empty({H, N}) : Tensor();
+  // Enabled LoRA adapters run as in the training forward (no dropout: this is inference), so a
+  // policy with adapters samples what it scores.
+  const LoraAdapters* lora = dec_.adapters() && dec_.adapters()->enabled ? dec_.adapters() : nullptr;
   for (int64_t l = 0; l < cfg_.num_hidden_layers; ++l) {
     const LayerWeights& w = P.layers[size_t(l)];
+    auto adapter = [&](LoraTarget t, const Tensor& in, Tensor& out) {
+      if (!lora) return;
+      const LoraPair& p = lora->weights().layers[size_t(l)].t[int(t)];
+      if (p.a.defined()) lora_forward(ops_, p, lora_dims(cfg_, t), lora->scale(), LoraDropout{}, in, out);
+    };
     ops_.rmsnorm_forward(x, w.attn_norm, eps, h, rstd);
     ops_.gemm(false, true, 1.f, h, w.wqkv, 0.f, qkv);
+    adapter(LoraTarget::kQ, h, qkv);
+    adapter(LoraTarget::kK, h, qkv);
+    adapter(LoraTarget::kV, h, qkv);
     if (w.bqkv.defined()) ops_.bias_forward(qkv, w.bqkv);
     ops_.qkv_prep_forward(qkv, positions, rope_, w.q_norm, w.k_norm, eps, H, K, q, k, v);
     ops_.kv_cache_write(k, v, slot_of_token, positions, cache_.k(l), cache_.v(l));
@@ -50,11 +61,15 @@ void IncrementalDecoder::run_layers(Tensor& x, const Tensor& positions, const Te
       ops_.attention_decode(q.view({N, H, D}), cache_.k(l), cache_.v(l), decode_slots, decode_lengths, window, scale, a3);
     }
     ops_.gemm(false, true, 1.f, attn, w.wo, 1.f, x);
+    adapter(LoraTarget::kO, attn, x);
     if (w.bo.defined()) ops_.bias_forward(x, w.bo);
     ops_.rmsnorm_forward(x, w.mlp_norm, eps, h, rstd);
     ops_.gemm(false, true, 1.f, h, w.w_gate_up, 0.f, gate_up);
+    adapter(LoraTarget::kGate, h, gate_up);
+    adapter(LoraTarget::kUp, h, gate_up);
     ops_.swiglu_forward(gate_up, act);
     ops_.gemm(false, true, 1.f, act, w.w_down, 1.f, x);
+    adapter(LoraTarget::kDown, act, x);
   }
 }
 

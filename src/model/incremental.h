@@ -4,7 +4,7 @@
 // float summation order): prefill even runs the training attention kernel over the prompts.
 // Outputs are next-token logits [R, V] of the rows asked for; sampling and log-softmax belong to
 // the rollout layer. Deliberately not here: scheduling (which slot holds what), sampling,
-// stopping; and no gradients.
+// stopping; and no gradients. Attached, enabled LoRA adapters run (without dropout).
 #pragma once
 #include <cstdint>
 #include <vector>

@@ -97,13 +97,13 @@ class Ops {
   virtual void logprob_forward(const Tensor& h, const Tensor& w, const Tensor& targets, Tensor& logp, Tensor& lse,
                                Tensor& entropy) const = 0;
   // Given dJ/dlogp and dJ/dentropy per row (either may be undefined = zero): dh = (overwritten),
-  // dw += . Needs lse and, when dentropy is used, entropy from the forward.
+  // dw += (skipped when dw is undefined: a frozen head, as under LoRA). Needs lse and, when dentropy is used, entropy from the forward.
   virtual void logprob_backward(const Tensor& h, const Tensor& w, const Tensor& targets, const Tensor& lse,
                                 const Tensor& entropy, const Tensor& dlogp, const Tensor& dentropy, Tensor& dh,
                                 Tensor& dw) const = 0;
   // Forward and backward in one pass, for when dJ/dlogp (and dJ/dentropy) are known before the
   // forward (SFT: constant weights): each logits chunk is computed once instead of twice.
-  // Outputs logp, entropy (when defined) and dh = (overwritten); dw += .
+  // Outputs logp, entropy (when defined) and dh = (overwritten); dw += (skipped when undefined).
   virtual void logprob_fused(const Tensor& h, const Tensor& w, const Tensor& targets, const Tensor& dlogp,
                              const Tensor& dentropy, Tensor& logp, Tensor& entropy, Tensor& dh, Tensor& dw) const = 0;
 };

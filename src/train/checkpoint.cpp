@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "core/file.h"
+#include "model/lora_peft.h"
 #include "model/safetensors.h"
 
 namespace tandem::train {
@@ -50,7 +51,15 @@ std::string save_checkpoint(const std::string& output_dir, const model::Decoder&
   std::error_code ec;
   fs::remove_all(tmp, ec);
   make_directories(tmp);
-  model.save(tmp, DType::kF32);
+  // Under LoRA the base is frozen and comes from model_name_or_path: only the adapters are saved.
+  const model::LoraAdapters* lora = model.adapters();
+  if (lora) {
+    const std::string base = config.is_object() && config.contains("model_name_or_path") && config["model_name_or_path"].is_string()
+                                 ? config["model_name_or_path"].get<std::string>() : "";
+    model::save_peft_adapter(*lora, model.config(), tmp, base, DType::kF32);
+  } else {
+    model.save(tmp, DType::kF32);
+  }
   if (adam) {
     AdamW& a = const_cast<AdamW&>(*adam);  // the moments are read, not changed
     model::write_safetensors(join_path(tmp, "optimizer.safetensors"),
@@ -58,6 +67,7 @@ std::string save_checkpoint(const std::string& output_dir, const model::Decoder&
                              {{"adamw.steps", std::to_string(a.steps())}});
   }
   Json st = state.to_json();
+  if (lora) st["lora_dropout_step"] = lora->dropout_step;
   st["config"] = config;
   write_file_atomic(join_path(tmp, "trainer_state.json"), st.dump(2) + "\n");
   fs::remove_all(final_dir, ec);
@@ -82,7 +92,23 @@ std::string resolve_checkpoint(const std::string& output_dir, const std::string&
 }
 
 TrainerState load_checkpoint(const std::string& dir, model::Decoder& model, AdamW* adam) {
-  model::load_weights(model.weights(), dir);
+  const std::string sp = join_path(dir, "trainer_state.json");
+  const Json state_json = read_json_file(sp, "checkpoint.state");
+  if (model::LoraAdapters* lora = model.adapters()) {
+    if (!file_exists(join_path(dir, "adapter_config.json")))
+      throw Error("checkpoint.lora", cat("the run trains LoRA adapters but '", dir, "' holds no adapter_config.json (a "
+                                         "full fine-tuning checkpoint?)"));
+    const auto saved = model::load_peft_adapter(model.config(), dir);
+    const model::LoraConfig &a = saved->config(), &b = lora->config();
+    if (a.r != b.r || a.target_modules != b.target_modules || a.alpha != b.alpha || a.use_rslora != b.use_rslora)
+      throw Error("checkpoint.lora", cat("the adapters in '", dir, "' (r ", a.r, ", alpha ", a.alpha, ", ",
+                                         a.target_modules.size(), " targets) differ from the run's lora config (r ", b.r,
+                                         ", alpha ", b.alpha, ", ", b.target_modules.size(), " targets)"));
+    std::memcpy(lora->weights().flat.raw(), saved->weights().flat.raw(), lora->weights().flat.nbytes());
+    lora->dropout_step = uint64_t(json_int_or(state_json, "lora_dropout_step", 0, "checkpoint.state", sp));
+  } else {
+    model::load_weights(model.weights(), dir);
+  }
   if (adam) {
     model::SafetensorsFile f(join_path(dir, "optimizer.safetensors"));
     for (auto [name, dst] : {std::pair<const char*, Tensor*>{"adamw.m", &adam->m()}, {"adamw.v", &adam->v()}}) {
@@ -95,8 +121,7 @@ TrainerState load_checkpoint(const std::string& dir, model::Decoder& model, Adam
     if (it == f.metadata().end()) throw Error("checkpoint.optimizer", cat("adamw.steps missing in ", f.path()));
     adam->set_steps(std::stoll(it->second));
   }
-  const std::string sp = join_path(dir, "trainer_state.json");
-  return TrainerState::from_json(read_json_file(sp, "checkpoint.state"), sp);
+  return TrainerState::from_json(state_json, sp);
 }
 
 }  // namespace tandem::train

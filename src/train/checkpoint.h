@@ -1,5 +1,5 @@
 // Checkpoints: a folder checkpoint-<step>/ with the model (config.json + model.safetensors, an HF
-// folder), optimizer.safetensors (AdamW m and v, F32), and trainer_state.json (step, optimizer
+// folder; under LoRA the adapters as a PEFT folder instead, and their dropout step), optimizer.safetensors (AdamW m and v, F32), and trainer_state.json (step, optimizer
 // step count, the trainer's data position and random streams, the resolved config). Written under a temporary name and
 // renamed when whole, so an interrupted save never replaces a good checkpoint.
 #pragma once

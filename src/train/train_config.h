@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "data/data_config.h"
+#include "model/lora.h"
 
 namespace tandem::train {
 
@@ -31,6 +32,11 @@ struct TrainConfig {
   bool recompute = false;         // activation recomputation (gradient checkpointing)
   std::string save_dtype = "f32";   // f32 | bf16 for the final model
   int64_t zero_stage = 1;         // data parallel: 1 shards AdamW state over ranks, 0 replicates it
+  Json lora;                        // null: full fine-tuning; else model::LoraConfig keys (docs/lora.md)
+  std::string adapter_name_or_path;  // a PEFT LoRA folder to continue training (its config is used)
+  bool lora_merge = false;          // also write output_dir/merged: the base with the adapters merged
+
+  bool uses_lora() const { return !lora.is_null() || !adapter_name_or_path.empty(); }
 
   template <class V> void for_each_field(V&& v) {
     v("model_name_or_path", model_name_or_path, "HF model folder to start from");
@@ -61,6 +67,9 @@ struct TrainConfig {
     v("recompute", recompute, "recompute activations in backward (less memory)");
     v("save_dtype", save_dtype, "f32 | bf16 for the saved model");
     v("zero_stage", zero_stage, "data parallel (mpirun): 1 shards optimizer state over ranks, 0 keeps a full copy on each");
+    v("lora", lora, "LoRA adapters {r, alpha, dropout, target_modules, use_rslora}: only they train (unset: all weights)");
+    v("adapter_name_or_path", adapter_name_or_path, "PEFT LoRA adapter folder to continue training");
+    v("lora_merge", lora_merge, "with LoRA, also write output_dir/merged (an HF folder with the adapters merged)");
   }
 
   void validate() const {
@@ -91,6 +100,10 @@ struct TrainConfig {
     need(save_total_limit >= 0, "save_total_limit", "must be >= 0");
     need(zero_stage == 0 || zero_stage == 1, "zero_stage", cat("expected 0 or 1, got ", zero_stage));
     need(save_dtype == "f32" || save_dtype == "bf16", "save_dtype", cat("expected f32 or bf16, got '", save_dtype, "'"));
+    if (!lora.is_null()) model::LoraConfig::from_json(lora, "lora", "the run's config");
+    need(lora.is_null() || adapter_name_or_path.empty(), "adapter_name_or_path",
+         "set either lora (new adapters) or adapter_name_or_path (continue a PEFT adapter), not both");
+    need(!lora_merge || uses_lora(), "lora_merge", "needs lora or adapter_name_or_path");
   }
 };
 

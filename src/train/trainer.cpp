@@ -9,6 +9,7 @@
 
 #include "core/file.h"
 #include "core/log.h"
+#include "model/lora_peft.h"
 #include "train/checkpoint.h"
 #include "train/param_update.h"
 #include "train/run_log.h"
@@ -23,10 +24,11 @@ void on_signal(int sig) { g_stop_signal = sig; }
 
 double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
-DecayRanges decay_ranges(const model::ParamSet& p) {
+// Over the trainable buffer: the base weights, or the adapters under LoRA.
+DecayRanges decay_ranges(model::Decoder& policy) {
   DecayRanges d;
-  const float* base = p.flat.f32();
-  for (const auto& np : p.named)
+  const float* base = policy.trainable_params().f32();
+  for (const auto& np : policy.trainable_named())
     if (np.is_matrix) {
       const int64_t b = np.tensor.f32() - base;
       d.ranges.emplace_back(b, b + np.tensor.numel());
@@ -79,8 +81,24 @@ void copy_tokenizer_files(const std::string& from, const std::string& to, const 
 }
 
 void Algorithm::save_model(const std::string& dir, DType dtype) {
-  policy_.save(dir, dtype);
+  if (policy_.adapters()) model::save_peft_adapter(*policy_.adapters(), policy_.config(), dir, model_dir_, dtype);
+  else policy_.save(dir, dtype);
   copy_tokenizer_files(model_dir_, dir, policy_.config());
+}
+
+// New adapters (lora: {...}, initialised from the run's seed) or a PEFT folder to continue; either
+// way the base is frozen from here on and only the adapters train.
+void attach_lora(const TrainConfig& cfg, model::Decoder& policy) {
+  if (!cfg.uses_lora() || policy.adapters()) return;
+  std::unique_ptr<model::LoraAdapters> a;
+  if (!cfg.adapter_name_or_path.empty()) {
+    a = model::load_peft_adapter(policy.config(), cfg.adapter_name_or_path);
+  } else {
+    a = std::make_unique<model::LoraAdapters>(policy.config(), model::LoraConfig::from_json(cfg.lora, "lora", "the run's config"));
+    a->init(uint64_t(cfg.seed));
+  }
+  a->dropout_seed = uint64_t(cfg.seed);
+  policy.attach_adapters(std::move(a));
 }
 
 int run_training(const TrainConfig& cfg, const Json& resolved, const std::string& resolved_yaml,
@@ -101,7 +119,9 @@ int run_training(const TrainConfig& cfg, const Json& resolved, const std::string
                              cfg.warmup_steps > 0 ? cfg.warmup_steps
                                                   : int64_t(std::ceil(cfg.warmup_ratio * double(max_steps))),
                              max_steps, cfg.min_lr_ratio};
-  ParamUpdater updater(cfg, policy.weights().flat, policy.grads().flat, decay_ranges(policy.weights()), comm);
+  attach_lora(cfg, policy);
+  // What trains: the base weights, or only the adapters under LoRA (optimizer state scales with r).
+  ParamUpdater updater(cfg, policy.trainable_params(), policy.trainable_grads(), decay_ranges(policy), comm);
 
   TrainerState state;
   const std::string resume = resolve_checkpoint(cfg.output_dir, cfg.resume_from_checkpoint);
@@ -126,7 +146,8 @@ int run_training(const TrainConfig& cfg, const Json& resolved, const std::string
     log_info(who, ": ", max_steps, " steps of ",
              cfg.per_device_train_batch_size * cfg.gradient_accumulation_steps * comm.size(), " examples (",
              cfg.gradient_accumulation_steps, " micro-batches", comm.size() > 1 ? cat(" x ", comm.size(), " ranks") : "",
-             "), model ", policy.config().architecture, " with ", policy.weights().num_params(), " parameters");
+             "), model ", policy.config().architecture, " with ", policy.weights().num_params(), " parameters",
+             policy.adapters() ? cat(", training ", policy.trainable_params().numel(), " LoRA parameters") : std::string());
 
   const SignalScope signals;
   const int64_t kill_at = debug_env_int("TANDEM_DEBUG_KILL_AT_STEP"), kill_rank = debug_env_int("TANDEM_DEBUG_KILL_RANK");
@@ -182,6 +203,10 @@ int run_training(const TrainConfig& cfg, const Json& resolved, const std::string
   if (lead) {
     algo.save_model(cfg.output_dir, cfg.save_dtype == "bf16" ? DType::kBF16 : DType::kF32);
     log->message(cat(who, ": done, ", state.step, " steps in ", int(state.elapsed_s), " s; model written to ", cfg.output_dir));
+  }
+  if (lead && cfg.lora_merge && policy.adapters()) {
+    model::merge_and_detach(policy);
+    algo.save_model(join_path(cfg.output_dir, "merged"), cfg.save_dtype == "bf16" ? DType::kBF16 : DType::kF32);
   }
   comm.barrier();
   return 0;

@@ -58,6 +58,11 @@ class Algorithm {
   dist::Communicator& comm_ = dist::world();
 };
 
+// With lora (or adapter_name_or_path) in cfg: attaches new adapters initialised from cfg.seed (or the
+// PEFT folder's) to policy, which freezes its base. run_training calls it; a trainer that needs the
+// adapters earlier (e.g. to know its reference is the base with adapters off) may call it first.
+void attach_lora(const TrainConfig& cfg, model::Decoder& policy);
+
 // Copies tokenizer files and generation_config.json (written from config.json when absent) from
 // the starting model folder into an output folder, so the result loads like the original.
 void copy_tokenizer_files(const std::string& from, const std::string& to, const model::ModelConfig& mc);

@@ -290,10 +290,18 @@ def attention_mask(seg, window):
     return ok
 
 
-def forward(spec, params, ids, pos, seg, keep_log_softmax=False):
+def forward(spec, params, ids, pos, seg, keep_log_softmax=False, delta=None):
     """Returns dict with logp, entropy [B, T] (if there is an LM head) and value [B, T] (if a score head);
-    with keep_log_softmax also log_softmax [B, T, V], the full next-token distributions (generation)."""
+    with keep_log_softmax also log_softmax [B, T, V], the full next-token distributions (generation).
+    delta(module_path, x), when given, returns a term added to that projection's output or None
+    (module_path like "model.layers.0.self_attn.q_proj"; LoRA adapters, torch_lora.py)."""
     P = params
+
+    def lin(x, module, bias=None):
+        y = F.linear(x, P[module + ".weight"], bias)
+        d = delta(module, x) if delta is not None else None
+        return y if d is None else y + d
+
     B, T = ids.shape
     H, K, D = spec.heads, spec.kv_heads, spec.head_dim
     dtype = P["model.embed_tokens.weight"].dtype
@@ -306,7 +314,7 @@ def forward(spec, params, ids, pos, seg, keep_log_softmax=False):
         x = rms_norm(h, P[p + "input_layernorm.weight"], spec.eps)
 
         def proj(n, x=x, p=p):
-            return F.linear(x, P[p + f"self_attn.{n}_proj.weight"], P.get(p + f"self_attn.{n}_proj.bias"))
+            return lin(x, p + f"self_attn.{n}_proj", P.get(p + f"self_attn.{n}_proj.bias"))
 
         q = proj("q").view(B, T, H, D).transpose(1, 2)  # [B, H, T, D]
         k = proj("k").view(B, T, K, D).transpose(1, 2)  # [B, K, T, D]
@@ -323,10 +331,10 @@ def forward(spec, params, ids, pos, seg, keep_log_softmax=False):
         scores = scores.masked_fill(~masks[spec.windows[i]], float("-inf"))
         a = torch.softmax(scores, dim=-1) @ v  # [B, H, T, D]
         a = a.transpose(1, 2).reshape(B, T, H * D)
-        h = h + F.linear(a, P[p + "self_attn.o_proj.weight"], P.get(p + "self_attn.o_proj.bias"))
+        h = h + lin(a, p + "self_attn.o_proj", P.get(p + "self_attn.o_proj.bias"))
         x = rms_norm(h, P[p + "post_attention_layernorm.weight"], spec.eps)
-        m = F.silu(F.linear(x, P[p + "mlp.gate_proj.weight"])) * F.linear(x, P[p + "mlp.up_proj.weight"])
-        h = h + F.linear(m, P[p + "mlp.down_proj.weight"])
+        m = F.silu(lin(x, p + "mlp.gate_proj")) * lin(x, p + "mlp.up_proj")
+        h = h + lin(m, p + "mlp.down_proj")
     hn = rms_norm(h, P["model.norm.weight"], spec.eps)  # [B, T, C]
 
     out = {}

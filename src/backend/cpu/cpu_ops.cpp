@@ -255,20 +255,20 @@ class CpuOps final : public Ops {
                         const Tensor& entropy, const Tensor& dlogp, const Tensor& dentropy, Tensor& dh,
                         Tensor& dw) const override {
     const int64_t C = w.dim(1), V = w.dim(0), N = h.numel() / C;
-    TD_ASSERT(dh.numel() == N * C && dw.numel() == V * C, "logprob backward shapes");
+    TD_ASSERT(dh.numel() == N * C && (!dw.defined() || dw.numel() == V * C), "logprob backward shapes");
     TD_ASSERT(!dentropy.defined() || entropy.defined(), "entropy gradient needs the forward entropy");
     cpu::logprob_backward(h.f32(), w.f32(), targets.i32(), lse.f32(), opt(entropy), opt(dlogp), opt(dentropy), N, C,
-                          V, dh.f32(), dw.f32());
+                          V, dh.f32(), opt_mut(dw));
   }
 
   void logprob_fused(const Tensor& h, const Tensor& w, const Tensor& targets, const Tensor& dlogp,
                      const Tensor& dentropy, Tensor& logp, Tensor& entropy, Tensor& dh, Tensor& dw) const override {
     const int64_t C = w.dim(1), V = w.dim(0), N = h.numel() / C;
-    TD_ASSERT(targets.numel() == N && logp.numel() == N && dh.numel() == N * C && dw.numel() == V * C,
+    TD_ASSERT(targets.numel() == N && logp.numel() == N && dh.numel() == N * C && (!dw.defined() || dw.numel() == V * C),
               "logprob_fused shapes");
     TD_ASSERT(!dentropy.defined() || entropy.defined(), "entropy gradient needs the entropy output");
     cpu::logprob_fused(h.f32(), w.f32(), targets.i32(), opt(dlogp), opt(dentropy), N, C, V, logp.f32(),
-                       opt_mut(entropy), dh.f32(), dw.f32());
+                       opt_mut(entropy), dh.f32(), opt_mut(dw));
   }
 
  private:

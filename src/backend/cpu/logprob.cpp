@@ -147,7 +147,7 @@ void logprob_backward(const float* h, const float* w, const int32_t* targets, co
         if (tgt >= v0 && tgt < v0 + vc) l[tgt - v0] += gl;
       }
       sgemm(false, false, tc, C, vc, 1.f, logits.data(), vc, w + v0 * C, C, 1.f, dhc.data(), C);
-      sgemm(true, false, vc, C, tc, 1.f, logits.data(), vc, hc.data(), C, 1.f, dw + v0 * C, C);
+      if (dw) sgemm(true, false, vc, C, tc, 1.f, logits.data(), vc, hc.data(), C, 1.f, dw + v0 * C, C);
     }
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < tc; ++r) std::copy(dhc.data() + r * C, dhc.data() + (r + 1) * C, dh + rows[r0 + r] * C);
@@ -194,7 +194,7 @@ void logprob_fused(const float* h, const float* w, const int32_t* targets, const
       l[tgt] += gl;
     }
     sgemm(false, false, tc, C, V, 1.f, logits.data(), V, w, C, 0.f, dhc.data(), C);
-    sgemm(true, false, V, C, tc, 1.f, logits.data(), V, hc.data(), C, 1.f, dw, C);
+    if (dw) sgemm(true, false, V, C, tc, 1.f, logits.data(), V, hc.data(), C, 1.f, dw, C);
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < tc; ++r) std::copy(dhc.data() + r * C, dhc.data() + (r + 1) * C, dh + rows[r0 + r] * C);
   }

@@ -253,8 +253,8 @@ TEST(ExportCli, RefusalsAreClearAndHfRoundTrips) {
   expect_refusal("--to gguf --out " + d.file("x.gguf"), "no tokenizer.json");
   expect_refusal("--to gguf --dtype q4_0 --out " + d.file("x.gguf"), "q4_0");
   expect_refusal("--to hf --dtype q8_0 --out " + d.file("x"), "f32, bf16 or f16");
-  expect_refusal("--to merged --out " + d.file("x"), "not supported yet");
-  expect_refusal("--to hf --adapter " + d.file("a") + " --out " + d.file("x"), "not supported yet");
+  expect_refusal("--to merged --out " + d.file("x"), "needs --adapter");
+  expect_refusal("--to hf --adapter " + d.file("a") + " --out " + d.file("x"), "is not a PEFT adapter folder");
   expect_refusal("--to onnx --out " + d.file("x"), "expected hf, merged or gguf");
   EXPECT_FALSE(file_exists(d.file("x.gguf")));
   EXPECT_FALSE(file_exists(d.file("x")));
