@@ -39,13 +39,13 @@ int run(const Opts& o) {
   std::string script = "set terminal pngcairo size 900,500 font ',10'\nset grid\nset key off\nset xlabel 'step'\n";
   int n = 0;
   for (const auto& [name, pts] : series) {
-    const std::string data = join_path(out, name + ".dat");
+    std::string safe = name;  // TRL metric names hold '/' (rewards/chosen): one file per metric, no subfolders
+    for (char& c : safe)
+      if (c == '/') c = '_';
+    const std::string data = join_path(out, safe + ".dat");
     std::string text;
     for (auto [x, y] : pts) text += cat(x, " ", y, "\n");
     write_file_atomic(data, text);
-    std::string safe = name;
-    for (char& c : safe)
-      if (c == '/') c = '_';
     script += cat("set output '", join_path(out, safe + ".png"), "'\nset title '", name, "'\nplot '", data,
                   "' using 1:2 with linespoints pt 7 ps 0.4 lw 1.5\n");
     ++n;

@@ -99,6 +99,10 @@ TEST(PrefE2e, HeldOutAccuracyRisesWellAboveChance) {
       EXPECT_TRUE(m.back().contains(k)) << c.algo << " " << k;
     EXPECT_TRUE(file_exists(out_dir + "/model.safetensors")) << c.algo;
   }
+  // TRL's metric names hold '/': tandem plot draws them as flat files.
+  std::string out;
+  ASSERT_EQ(testing::run_command(cat(testing::tandem_binary(), " plot ", r.dir.file("run_dpo")), &out), 0) << out;
+  EXPECT_EQ(read_file(r.dir.file("run_dpo") + "/plots/eval_rewards_accuracies.png").substr(0, 4), "\x89PNG");
 }
 
 TEST(PrefE2e, OneDpoSgdStepEqualsWeightsMinusTorchGradient) {
