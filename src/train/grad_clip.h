@@ -7,5 +7,7 @@
 namespace tandem::train {
 
 double clip_grad_norm(Tensor& grads, double max_norm);
+// The same scaling for a norm computed elsewhere (sharded gradients: the sum over ranks).
+void clip_to_norm(Tensor& grads, double norm, double max_norm);
 
 }  // namespace tandem::train

@@ -30,6 +30,7 @@ struct TrainConfig {
   std::string resume_from_checkpoint;  // "", "latest" or a checkpoint folder
   bool recompute = false;         // activation recomputation (gradient checkpointing)
   std::string save_dtype = "f32";   // f32 | bf16 for the final model
+  int64_t zero_stage = 1;         // data parallel: 1 shards AdamW state over ranks, 0 replicates it
 
   template <class V> void for_each_field(V&& v) {
     v("model_name_or_path", model_name_or_path, "HF model folder to start from");
@@ -59,6 +60,7 @@ struct TrainConfig {
     v("resume_from_checkpoint", resume_from_checkpoint, "\"latest\" or a checkpoint folder");
     v("recompute", recompute, "recompute activations in backward (less memory)");
     v("save_dtype", save_dtype, "f32 | bf16 for the saved model");
+    v("zero_stage", zero_stage, "data parallel (mpirun): 1 shards optimizer state over ranks, 0 keeps a full copy on each");
   }
 
   void validate() const {
@@ -87,6 +89,7 @@ struct TrainConfig {
     need(eval_steps >= 0, "eval_steps", "must be >= 0");
     need(save_steps >= 0, "save_steps", "must be >= 0");
     need(save_total_limit >= 0, "save_total_limit", "must be >= 0");
+    need(zero_stage == 0 || zero_stage == 1, "zero_stage", cat("expected 0 or 1, got ", zero_stage));
     need(save_dtype == "f32" || save_dtype == "bf16", "save_dtype", cat("expected f32 or bf16, got '", save_dtype, "'"));
   }
 };

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/json.h"
+#include "dist/communicator.h"
 #include "model/decoder.h"
 #include "train/train_config.h"
 
@@ -29,10 +30,14 @@ class Algorithm {
   // Optimizer steps in one pass over the training data (num_train_epochs -> max_steps); 0 when the
   // data has no end (online RL with max_steps required).
   virtual int64_t steps_per_epoch() const = 0;
-  // Accumulates the gradient of optimizer step `step` (0-based) into the policy's gradient buffer,
-  // which the loop has zeroed. Metrics are normalised over the whole step, not per micro-batch.
+  // Accumulates this rank's share of the gradient of optimizer step `step` (0-based) into the
+  // policy's gradient buffer, which the loop has zeroed; the loop sums the shares over ranks.
+  // Normalisers count the whole step over every micro-batch and rank (comm_), so N ranks with
+  // batch b update like one rank with batch N*b. StepResult::loss and tokens are this rank's
+  // shares (the loop sums them); metrics must already be global.
   virtual StepResult compute_gradients(int64_t step) = 0;
   // Held-out metrics (eval_loss, ...), or an empty object when there is no held-out data.
+  // Collective: every rank calls it and every rank returns the same values.
   virtual Json evaluate() { return Json::object(); }
   virtual bool has_eval() const { return false; }
   // Fractional epoch for metrics.
@@ -50,6 +55,7 @@ class Algorithm {
       : policy_(policy), model_dir_(std::move(model_dir)) {}
   model::Decoder& policy_;
   std::string model_dir_;
+  dist::Communicator& comm_ = dist::world();
 };
 
 // Copies tokenizer files and generation_config.json (written from config.json when absent) from
