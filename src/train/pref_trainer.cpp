@@ -36,6 +36,16 @@ struct StatsMean {
     return j;
   }
   double mean_loss() const { return weight > 0 ? loss / weight : 0.0; }
+  // Sums over ranks (every rank has the same keys: the same objective), so means are global.
+  void all_reduce(dist::Communicator& comm) {
+    if (comm.size() == 1) return;
+    std::vector<double> v = {loss, weight};
+    for (const auto& kv : sum) v.push_back(kv.second);
+    comm.all_reduce_sum(v.data(), int64_t(v.size()));
+    loss = v[0], weight = v[1];
+    size_t i = 2;
+    for (auto& kv : sum) kv.second = v[i++];
+  }
 };
 
 }  // namespace
@@ -104,7 +114,7 @@ void PreferenceAlgorithm::precompute(const PrefSplit& split, int64_t id_offset) 
 }
 
 int64_t PreferenceAlgorithm::steps_per_epoch() const {
-  const int64_t per_step = cfg_.per_device_train_batch_size * cfg_.gradient_accumulation_steps;
+  const int64_t per_step = cfg_.per_device_train_batch_size * cfg_.gradient_accumulation_steps * comm_.size();
   return (int64_t(order_.size()) + per_step - 1) / per_step;
 }
 
@@ -120,20 +130,29 @@ size_t PreferenceAlgorithm::next_index() {
 StepResult PreferenceAlgorithm::compute_gradients(int64_t) {
   const int64_t k = cfg_.gradient_accumulation_steps;
   StatsMean mean;
+  const int64_t b = cfg_.per_device_train_batch_size, ranks = comm_.size();
   for (int64_t m = 0; m < k; ++m) {
-    Loaded l;
-    int64_t tries = 0;
-    while (int64_t(l.ids.size()) < cfg_.per_device_train_batch_size) {
-      if (++tries > 2 * int64_t(order_.size()) + cfg_.per_device_train_batch_size)
+    // Every rank walks the same order and keeps its slice [rank*b, (rank+1)*b) of the usable
+    // examples of each global micro-batch of ranks*b.
+    Loaded l, others;
+    int64_t usable = 0, tries = 0;
+    while (usable < b * ranks) {
+      if (++tries > 2 * int64_t(order_.size()) + b * ranks)
         throw Error("train_file", "no usable example in a whole epoch (every line dropped or skipped?)");
-      add_example(train_, next_index(), 0, l);
+      Loaded& dst = usable / b == comm_.rank() ? l : others;
+      const size_t before = dst.ids.size();
+      add_example(train_, next_index(), 0, dst);
+      if (dst.ids.size() > before) ++usable;
     }
-    // Each micro-batch's loss is a mean over its pairs; 1/k makes the step the mean of those means.
-    mean.add(run_loaded(l, 1.0 / double(k), true));
+    // Each micro-batch's loss is a mean over its pairs; 1/(k ranks) makes the step the mean of
+    // those means over micro-batches and ranks.
+    mean.add(run_loaded(l, 1.0 / double(k * ranks), true));
   }
+  const int64_t tokens = mean.tokens;
+  mean.all_reduce(comm_);
   StepResult r;
-  r.loss = mean.mean_loss();
-  r.tokens = mean.tokens;
+  r.loss = mean.mean_loss() / double(ranks);  // the loop sums the ranks' shares
+  r.tokens = tokens;
   r.metrics = mean.json("");
   return r;
 }
@@ -141,11 +160,12 @@ StepResult PreferenceAlgorithm::compute_gradients(int64_t) {
 Json PreferenceAlgorithm::evaluate() {
   StatsMean mean;
   const size_t bs = size_t(cfg_.per_device_eval_batch_size);
-  for (size_t i = 0; i < eval_.size; i += bs) {
+  for (size_t i = bs * size_t(comm_.rank()); i < eval_.size; i += bs * size_t(comm_.size())) {
     Loaded l;
     for (size_t j = i; j < std::min(eval_.size, i + bs); ++j) add_example(eval_, j, int64_t(train_.size), l);
     if (!l.ids.empty()) mean.add(run_loaded(l, 0.0, false));
   }
+  mean.all_reduce(comm_);
   Json j = mean.json("eval_");
   j["eval_loss"] = mean.mean_loss();
   return j;

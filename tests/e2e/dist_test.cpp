@@ -111,6 +111,38 @@ TEST(Dist, TwoRankCheckpointResumesOnOneAndOnTwoRanks) {
   }
 }
 
+// DPO through the shared loop: pairs sharded over ranks, the mean over all pairs of the step. SGD,
+// because AdamW divides by sqrt(v) and turns fp32 summation-order noise in near-zero gradients
+// into full-size updates (AdamW agreement is the SFT case above).
+TEST(Dist, DpoTwoRanksEqualOneRankWithTheDoubledBatch) {
+  DistRun r;
+  {
+    Rng rng(12, 0);
+    std::ofstream f(r.dir.file("pairs.jsonl"));
+    for (int i = 0; i < 32; ++i) {
+      Json prompt = Json::array(), chosen = Json::array(), rejected = Json::array();
+      const int start = int(rng.next_bits() % 60);
+      for (int t = 0; t < 5; ++t) prompt.push_back(start + t % 3);
+      for (int t = 0; t < 4; ++t) chosen.push_back((start + 7 * t) % 64), rejected.push_back((start + 5 * t + 1) % 64);
+      f << Json({{"prompt_input_ids", prompt}, {"chosen_input_ids", chosen}, {"rejected_input_ids", rejected}}).dump()
+        << "\n";
+    }
+  }
+  auto cmd = [&](int ranks, const std::string& out) {
+    return cat(ranks == 2 ? kMpirun : "", testing::tandem_binary(), " --threads 1 dpo model_name_or_path=",
+               r.dir.file("model"), " train_file=", r.dir.file("pairs.jsonl"), " output_dir=", r.dir.file(out),
+               " per_device_train_batch_size=", ranks == 2 ? 2 : 4, " max_steps=4 optim=sgd learning_rate=0.05 logging_steps=1 2>&1");
+  };
+  std::string out;
+  ASSERT_EQ(testing::run_command(cmd(1, "dpo1"), &out), 0) << out;
+  ASSERT_EQ(testing::run_command(cmd(2, "dpo2"), &out), 0) << out;
+  const auto l1 = r.losses("dpo1"), l2 = r.losses("dpo2");
+  ASSERT_EQ(l1.size(), 4u);
+  ASSERT_EQ(l2.size(), 4u);
+  for (size_t i = 0; i < l1.size(); ++i) EXPECT_NEAR(l2[i], l1[i], 1e-6 * std::fabs(l1[i])) << "step " << i + 1;
+  EXPECT_LT(max_rel_diff(r.weights("dpo1"), r.weights("dpo2")), 1e-6);
+}
+
 TEST(Dist, ADeadRankEndsTheJobWithAMessage) {
   DistRun r;
   std::string out;
