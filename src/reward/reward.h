@@ -3,6 +3,7 @@
 // reward models) is one of these, so the RL loop calls them all the same way.
 // Not here: advantages (objective layer), generation (rollout layer).
 #pragma once
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <span>
@@ -17,6 +18,7 @@ struct RewardRequest {
   std::string prompt;       // rendered prompt text
   std::string completion;   // generated text (special tokens removed)
   Json columns;             // the example's other dataset columns (answer, tests, ...)
+  int64_t completion_tokens = -1;  // generated token count; -1 = unknown (length rewards then need unit: chars)
 };
 
 struct RewardScore {
@@ -33,7 +35,9 @@ class RewardFunction {
 };
 
 // Builds a reward function from its config entry, e.g. {"type": "math"} or
-// {"type": "weighted", "terms": [...]}; where names the config key in errors.
+// {"type": "weighted", "terms": [...]}; where names the config key in errors. A bare string
+// "math" means {"type": "math"}. Kinds and keys: docs/rewards.md. Unknown keys are errors.
+// A function instance is not thread-safe (program rewards hold a subprocess): one per loop.
 std::unique_ptr<RewardFunction> make_reward(const Json& spec, const std::string& where);
 
 }  // namespace tandem::reward
