@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "cli/command.h"
+#include "reward/reward.h"
 #include "train/config_fields.h"
 #include "train/online_trainer.h"
 
@@ -14,13 +15,6 @@ struct Opts {
   std::string algorithm, config;
   std::vector<std::string> overrides;
 };
-
-// Until the reward layer's functions land (src/reward), runs score through rewards given with the
-// completions only; any configured reward function is reported as unavailable.
-std::unique_ptr<reward::RewardFunction> no_reward(const Json& spec, const std::string& where) {
-  throw Error(where, cat("reward functions are not built into this binary yet (src/reward), got ", spec.dump(),
-                         "; give rewards in completions_file instead"));
-}
 
 int run(const Opts& o) {
   train::OnlineConfig cfg;
@@ -34,7 +28,7 @@ int run(const Opts& o) {
   cfg.validate();
   const Json resolved = train::fields_to_json(fields);
   std::fprintf(stderr, "tandem %s: resolved config\n%s", o.algorithm.c_str(), train::fields_to_yaml(fields).c_str());
-  return train::run_online(cfg, resolved, no_reward);
+  return train::run_online(cfg, resolved, reward::make_reward);
 }
 
 struct Algo {

@@ -28,8 +28,15 @@ template <class T> T loop_value(const Json& loop, const char* key, const char* s
 
 }  // namespace
 
+bool is_online_algorithm(const std::string& name) {
+  for (const char* a : {"grpo", "grpo_paper", "dr_grpo", "dapo", "gspo", "cispo", "rloo", "reinforce_pp",
+                        "reinforce_pp_baseline", "remax", "ppo", "luffy", "chord", "chord_mu", "srft", "relift", "hpt"})
+    if (name == a) return true;
+  return false;
+}
+
 void OnlineConfig::validate() const {
-  need(objective::has_preset(algorithm), "algorithm", cat("unknown preset '", algorithm, "'"));
+  need(is_online_algorithm(algorithm), "algorithm", cat("'", algorithm, "' is not an online RL algorithm"));
   need(!model_name_or_path.empty(), "model_name_or_path", "required");
   need(!output_dir.empty(), "output_dir", "required");
   need(!train_file.empty() || !completions_file.empty(), "train_file", "required (or completions_file)");

@@ -140,4 +140,7 @@ struct ResolvedOnline {
 
 ResolvedOnline resolve(const OnlineConfig& c);
 
+// The presets the online loop runs (each is a `tandem <name>` command).
+bool is_online_algorithm(const std::string& name);
+
 }  // namespace tandem::train

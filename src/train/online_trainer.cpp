@@ -231,6 +231,12 @@ int run_online(const OnlineConfig& cfg, const Json& resolved, const RewardFactor
       save_checkpoint(cfg.output_dir, *policy, adam.get(), state, resolved, cfg.save_total_limit);
   }
   policy->save(cfg.output_dir, cfg.save_dtype == "bf16" ? DType::kBF16 : DType::kF32);
+  // The tokenizer and generation files travel with the weights, so the folder is a complete HF model.
+  for (const char* name : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja",
+                           "generation_config.json", "vocab.json", "merges.txt", "tokenizer.model"}) {
+    const std::string src = join_path(cfg.model_name_or_path, name);
+    if (file_exists(src)) write_file_atomic(join_path(cfg.output_dir, name), read_file(src));
+  }
   log.message(cat("online: done, ", state.step, " steps in ", int(state.elapsed_s), " s; model written to ", cfg.output_dir));
   return 0;
 }

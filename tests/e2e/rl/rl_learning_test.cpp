@@ -4,7 +4,8 @@
 // the class p mod 4, 1 in 4 by chance) and LUFFY (hard task: the exact token p + 1, 1 in 64 by chance,
 // where plain GRPO sees almost no signal but the demonstration in each group teaches it) must raise
 // the mean reward far above chance with a fixed seed; the thresholds sit well away from the observed
-// curves, so they do not depend on luck.
+// curves, so they do not depend on luck. ReLIFT and HPT learn the hard task from the demonstrations of
+// prompts on which every sample failed.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -127,6 +128,19 @@ TEST(RlLearning, LuffyLearnsFromDemonstrationsWhereRewardIsRare) {
   const double first = mean_reward(m, 0, 3), last = mean_reward(m, 30, 40);
   EXPECT_LT(first, 0.05) << "chance is 1/64; " << curve(m);
   EXPECT_GT(last, 0.4) << curve(m);
+}
+
+// ReLIFT and HPT on the hard task: prompts every sample fails train on their demonstrations (ReLIFT
+// when its buffer of 8 fills, HPT at once in place of the group), so reward rises from ~0.
+TEST(RlLearning, ReliftAndHptLearnFromFailedPrompts) {
+  Task t;
+  for (const char* algo : {"relift", "hpt"}) {
+    const auto m = t.run(algo, "exact_token", {"learning_rate=2e-2", "sft_data_size=8", "max_steps=30"});
+    ASSERT_EQ(m.size(), 30u);
+    const double first = mean_reward(m, 0, 3), last = mean_reward(m, 20, 30);
+    EXPECT_LT(first, 0.05) << algo << " " << curve(m);
+    EXPECT_GT(last, 0.3) << algo << " " << curve(m);
+  }
 }
 
 }  // namespace

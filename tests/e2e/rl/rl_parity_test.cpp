@@ -100,6 +100,57 @@ TEST(RlParity, PpoStepEqualsTorch) {
   compare_with_reference(dir, model, "ppo", seqs, 0.5, 2, 0.0, dir.file("run"));
 }
 
+// The command with the reward layer's functions: sampled completions are scored by an exact-match
+// reward against a dataset column, and every metric of the step is logged.
+TEST(RlCli, SamplesScoresAndLogs) {
+  testing::TempDir dir("rl_cli");
+  const std::string model = make_model(dir);
+  {
+    std::ofstream f(dir.file("prompts.jsonl"));
+    for (int i = 0; i < 8; ++i) f << Json({{"input_ids", {3 * i, 5}}, {"answer", std::to_string(i % 4)}}).dump() << "\n";
+  }
+  std::string out;
+  ASSERT_EQ(testing::run_command(cat(testing::tandem_binary(), " --threads 1 grpo model_name_or_path=", model, " train_file=",
+                                     dir.file("prompts.jsonl"), " output_dir=", dir.file("run"),
+                                     " num_generations=4 train_batch_size=4 max_new_tokens=3 max_steps=2 learning_rate=1e-3",
+                                     " 'rewards=[{type: exact, column: answer, extract: \"^[0-9]+\"}]'"), &out), 0) << out;
+  std::ifstream in(dir.file("run") + "/metrics.jsonl");
+  std::vector<Json> m;
+  for (std::string line; std::getline(in, line);) m.push_back(Json::parse(line));
+  ASSERT_EQ(m.size(), 2u) << out;
+  for (const char* k : {"reward", "reward_std", "rewards/exact/mean", "accuracy", "completions/mean_length",
+                        "completions/clipped_ratio", "kl_ref", "entropy", "objective/clip_frac", "advantages/std",
+                        "logprob_gap/max", "time/generate", "time/score", "time/update", "grad_norm"})
+    EXPECT_TRUE(m[1].contains(k)) << k << " in " << m[1].dump();
+  EXPECT_LE(m[1]["completions/max_length"].get<double>(), 3.0);
+  EXPECT_TRUE(file_exists(dir.file("run") + "/model.safetensors"));
+}
+
+// `tandem pipeline`: an SFT stage then a GRPO stage, the second starting from the first one's weights.
+TEST(RlCli, PipelineSftThenGrpo) {
+  testing::TempDir dir("rl_pipe");
+  const std::string model = make_model(dir);
+  {
+    std::ofstream f(dir.file("sft.jsonl"));
+    for (int i = 0; i < 8; ++i) f << Json({{"input_ids", {i, i + 1, i + 2, i + 3}}}).dump() << "\n";
+  }
+  write_given(dir.file("given.jsonl"), grpo_batch());
+  std::ofstream(dir.file("pipe.yaml")) << "model_name_or_path: " << model << "\noutput_dir: " << dir.file("runs")
+                                       << "\nstages:\n  - sft: {train_file: " << dir.file("sft.jsonl")
+                                       << ", max_steps: 2, per_device_train_batch_size: 4, learning_rate: 1.0e-3}\n"
+                                       << "  - grpo: {completions_file: " << dir.file("given.jsonl")
+                                       << ", num_generations: 4, train_batch_size: 2, max_steps: 1}\n";
+  std::string out;
+  ASSERT_EQ(testing::run_command(cat(testing::tandem_binary(), " --threads 1 pipeline --config ", dir.file("pipe.yaml")), &out), 0) << out;
+  EXPECT_TRUE(file_exists(dir.file("runs") + "/stage-1-sft/model.safetensors"));
+  EXPECT_TRUE(file_exists(dir.file("runs") + "/stage-2-grpo/model.safetensors"));
+  const std::string cfg2 = read_file(dir.file("runs") + "/stage-2-grpo/config.yaml");
+  EXPECT_NE(cfg2.find(dir.file("runs") + "/stage-1-sft"), std::string::npos) << cfg2;
+  std::ofstream(dir.file("bad.yaml")) << "model_name_or_path: " << model << "\noutput_dir: " << dir.file("x") << "\nstages:\n  - dpo: {}\n";
+  EXPECT_NE(testing::run_command(cat(testing::tandem_binary(), " pipeline --config ", dir.file("bad.yaml")), &out), 0);
+  EXPECT_NE(out.find("unknown stage command 'dpo'"), std::string::npos) << out;
+}
+
 TEST(RlParity, BadConfigsNameTheKey) {
   testing::TempDir dir("rl_bad");
   const std::string model = make_model(dir);
