@@ -12,7 +12,8 @@ SUDO=""
 pkgs=(build-essential cmake ninja-build pkg-config
       libdnnl-dev libopenblas-openmp-dev libpcre2-dev libutf8proc-dev
       nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libfmt-dev
-      libgtest-dev libgmock-dev libbenchmark-dev gnuplot-nox)
+      libgtest-dev libgmock-dev libbenchmark-dev gnuplot-nox
+      libopenmpi-dev openmpi-bin)
 if [ $want_tests -eq 1 ]; then
   pkgs+=(python3-torch python3-jinja2 python3-numpy python3-protobuf)
   # Node.js may come from another packaging (nodesource bundles npm): ask for Debian's only if absent.

@@ -2,12 +2,15 @@
 // tandem::Error (style.md): it prints the message and exits 1, never a stack trace.
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
+#include <thread>
 
 #include "cli/command.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/threads.h"
+#include "dist/communicator.h"
 
 namespace tandem::cli {
 std::vector<Command>& commands() {
@@ -37,6 +40,10 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   if (verbose) set_log_level(LogLevel::kDebug);
+  // Under mpirun each rank gets its share of the machine's cores unless told otherwise, so ranks
+  // on one machine do not oversubscribe it (OpenMP barriers stall badly when they do).
+  if (threads <= 0 && !std::getenv("OMP_NUM_THREADS") && dist::world().size() > 1)
+    threads = std::max(1, int(std::thread::hardware_concurrency()) / std::max(1, dist::world().local_size()));
   set_num_threads(threads);
   try {
     for (auto& [sub, run] : runners)

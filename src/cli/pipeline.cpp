@@ -26,8 +26,13 @@ struct Opts {
   std::string config;
 };
 
+struct Resolved {
+  Json json;
+  std::string yaml;
+};
+
 template <class Cfg>
-Json configure(Cfg& cfg, const YAML::Node& keys, const std::string& origin, const std::string& model, const std::string& out,
+Resolved configure(Cfg& cfg, const YAML::Node& keys, const std::string& origin, const std::string& model, const std::string& out,
                bool first) {
   auto fields = train::fields_of(cfg);
   if (keys && !keys.IsNull()) {
@@ -40,8 +45,9 @@ Json configure(Cfg& cfg, const YAML::Node& keys, const std::string& origin, cons
   if (!keys || !keys["model_name_or_path"]) train::apply_override(fields, "model_name_or_path=" + model, origin);
   train::apply_override(fields, "output_dir=" + out, origin);
   cfg.validate();
-  std::fprintf(stderr, "tandem pipeline: %s\n%s", origin.c_str(), train::fields_to_yaml(fields).c_str());
-  return train::fields_to_json(fields);
+  Resolved r{train::fields_to_json(fields), train::fields_to_yaml(fields)};
+  std::fprintf(stderr, "tandem pipeline: %s\n%s", origin.c_str(), r.yaml.c_str());
+  return r;
 }
 
 int run(const Opts& o) {
@@ -69,14 +75,14 @@ int run(const Opts& o) {
     int rc = 0;
     if (cmd == "sft") {
       train::SftConfig cfg;
-      const Json resolved = configure(cfg, keys, origin, model, out, i == 0);
-      rc = train::run_sft(cfg, resolved);
+      const Resolved r = configure(cfg, keys, origin, model, out, i == 0);
+      rc = train::run_sft(cfg, r.json, r.yaml);
     } else if (train::is_online_algorithm(cmd)) {
       train::OnlineConfig cfg;
       cfg.algorithm = cmd;
-      const Json resolved = configure(cfg, keys, origin, model, out, i == 0);
+      const Resolved r = configure(cfg, keys, origin, model, out, i == 0);
       if (cfg.algorithm != cmd) throw Error(origin + ".algorithm", "is set by the stage's command");
-      rc = train::run_online(cfg, resolved, reward::make_reward);
+      rc = train::run_online(cfg, r.json, r.yaml, reward::make_reward);
     } else {
       throw Error(where, cat("unknown stage command '", cmd, "'; expected sft or an online RL command (grpo, ppo, dapo, ...)"));
     }

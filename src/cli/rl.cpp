@@ -27,8 +27,9 @@ int run(const Opts& o) {
                                  "'; run `tandem ", cfg.algorithm, "` instead"));
   cfg.validate();
   const Json resolved = train::fields_to_json(fields);
-  std::fprintf(stderr, "tandem %s: resolved config\n%s", o.algorithm.c_str(), train::fields_to_yaml(fields).c_str());
-  return train::run_online(cfg, resolved, reward::make_reward);
+  const std::string yaml = train::fields_to_yaml(fields);
+  std::fprintf(stderr, "tandem %s: resolved config\n%s", o.algorithm.c_str(), yaml.c_str());
+  return train::run_online(cfg, resolved, yaml, reward::make_reward);
 }
 
 struct Algo {

@@ -18,8 +18,9 @@ int run(const Opts& o) {
   for (size_t i = 0; i < o.overrides.size(); ++i) train::apply_override(fields, o.overrides[i], cat("override ", i + 1));
   cfg.validate();
   const Json resolved = train::fields_to_json(fields);
-  std::fprintf(stderr, "tandem sft: resolved config\n%s", train::fields_to_yaml(fields).c_str());
-  return train::run_sft(cfg, resolved);
+  const std::string yaml = train::fields_to_yaml(fields);
+  std::fprintf(stderr, "tandem sft: resolved config\n%s", yaml.c_str());
+  return train::run_sft(cfg, resolved, yaml);
 }
 
 Registrar reg({"sft", "supervised fine-tuning (NLL or DFT) from a YAML config with key=value overrides", [](CLI::App& sub) {

@@ -228,8 +228,10 @@ class CodeReward : public RewardFunction {
     const std::string nonce = cat(std::hex, rng(), rng());
     SandboxRun run;
     run.argv = {interpreter_, "-I", "-B", "harness.py"};  // -I: no user site, no PYTHON* variables
+    // One BLAS/OpenMP thread: thread pools would spend RLIMIT_NPROC and address space (numpy's
+    // OpenBLAS reserves buffers per core) that the solution itself needs.
     run.env = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "PYTHONIOENCODING=utf-8",
-               "TANDEM_NONCE=" + nonce};
+               "OMP_NUM_THREADS=1", "OPENBLAS_NUM_THREADS=1", "MKL_NUM_THREADS=1", "TANDEM_NONCE=" + nonce};
     run.files = {{"harness.py", kHarness}, {"solution.py", code}, {"tests.json", tests.dump()}};
     run.ro_paths = mounts_;
     run.limits = limits_;

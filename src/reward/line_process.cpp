@@ -5,7 +5,6 @@
 #include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -63,7 +62,6 @@ void LineProcess::start(const std::string& where) {
   for (std::string& a : argv_) args.push_back(a.data());
   args.push_back(nullptr);
   const char* cwd = cwd_.empty() ? nullptr : cwd_.c_str();
-  const pid_t parent = getpid();
 
   const pid_t pid = fork();
   if (pid < 0) {
@@ -73,8 +71,6 @@ void LineProcess::start(const std::string& where) {
   }
   if (pid == 0) {
     setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(1);  // the trainer died before prctl took effect
     signal(SIGPIPE, SIG_DFL);           // an ignored SIGPIPE would survive exec
     sigset_t none;
     sigemptyset(&none);

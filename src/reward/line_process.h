@@ -1,8 +1,10 @@
 // A long-lived child process that the trainer talks to in lines: fork/exec with the child's stdin
 // and stdout joined to one Unix socket (send() with MSG_NOSIGNAL, so a dead child is an error
 // value, never a SIGPIPE), every read and write bounded by a timeout, and the child in its own
-// process group so a kill also takes whatever it started. The child also dies with the trainer
-// (PR_SET_PDEATHSIG). Its stderr is the trainer's stderr, so its own diagnostics stay visible.
+// process group so a kill also takes whatever it started. When the trainer exits, even by
+// SIGKILL, the program sees end-of-file on stdin and is expected to exit. (PR_SET_PDEATHSIG is
+// not used: it fires when the *thread* that started the child ends, which would kill the program
+// whenever a scoring thread finishes.) Its stderr is the trainer's, so its diagnostics stay visible.
 // Not here: what the lines mean (program_reward.cpp), sandboxing (sandbox.h).
 #pragma once
 #include <string>

@@ -25,7 +25,16 @@ std::string trim(std::string_view s) {
 bool starts_with_at(std::string_view s, size_t i, std::string_view w) { return s.substr(i, w.size()) == w; }
 
 void replace_all(std::string& s, std::string_view from, std::string_view to) {
-  for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size())) s.replace(p, from.size(), to);
+  if (s.find(from) == std::string::npos) return;
+  std::string out;  // built anew: in-place replace() trips GCC 12's -Wrestrict false positive
+  size_t start = 0;
+  for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, start)) {
+    out.append(s, start, p - start);
+    out.append(to);
+    start = p + from.size();
+  }
+  out.append(s, start, std::string::npos);
+  s = std::move(out);
 }
 
 // Index of the '}' closing the '{' at open, skipping escaped \{ and \}; npos when unbalanced.
@@ -122,7 +131,7 @@ MathNumber make_ratio(__int128 num, __int128 den, double value) {
 
 class NumberParser {
  public:
-  explicit NumberParser(std::string_view s) : s_(s) {}
+  explicit NumberParser(std::string_view s, int depth = 0) : s_(s), depth_(depth) {}
 
   // A whole answer: one value, then nothing or a unit after a space.
   std::optional<MathNumber> answer() {
@@ -192,7 +201,7 @@ class NumberParser {
       v->num = -v->num;
       v->value = -v->value;
       if (!v->decimal.empty() && v->decimal != "0")
-        v->decimal = v->decimal[0] == '-' ? v->decimal.substr(1) : "-" + v->decimal;
+        v->decimal[0] == '-' ? v->decimal.erase(0, 1) : v->decimal.insert(0, 1, '-');
     }
     return v;
   }
@@ -212,6 +221,7 @@ class NumberParser {
   // \frac{a}{b} with any values inside, or the shorthand \frac12.
   std::optional<MathNumber> frac() {
     i_ += 5;
+    if (depth_ > 16) return std::nullopt;  // model output can nest without end; no real answer does
     std::optional<MathNumber> parts[2];
     for (auto& part : parts) {
       skip_spaces();
@@ -219,7 +229,7 @@ class NumberParser {
       if (s_[i_] == '{') {
         const size_t close = match_brace(s_, i_);
         if (close == std::string_view::npos) return std::nullopt;
-        part = NumberParser(s_.substr(i_ + 1, close - i_ - 1)).whole();
+        part = NumberParser(s_.substr(i_ + 1, close - i_ - 1), depth_ + 1).whole();
         i_ = close + 1;
       } else if (is_digit(s_[i_])) {
         part = make_ratio(s_[i_] - '0', 1, s_[i_] - '0');
@@ -283,7 +293,7 @@ class NumberParser {
       if (braces && i_ < s_.size() && s_[i_] == '{') {
         const size_t close = match_brace(s_, i_);
         if (close == std::string_view::npos) return std::nullopt;
-        auto v = NumberParser(s_.substr(i_ + 1, close - i_ - 1)).whole();
+        auto v = NumberParser(s_.substr(i_ + 1, close - i_ - 1), depth_ + 1).whole();
         i_ = close + 1;
         if (!v || !v->exact || v->den != 1 || v->num > 400 || v->num < -400) return std::nullopt;
         return v->num;
@@ -319,6 +329,7 @@ class NumberParser {
 
   std::string_view s_;
   size_t i_ = 0;
+  int depth_ = 0;
 };
 
 std::optional<std::string> last_boxed(std::string_view text) {

@@ -101,8 +101,11 @@ void set_limit(const ChildPlan& p, int resource, rlim_t soft, rlim_t hard, const
 
 int child_main(void* arg) {
   const ChildPlan& p = *static_cast<const ChildPlan*>(arg);
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  prctl(PR_SET_PDEATHSIG, SIGKILL);  // tied to the cloning thread, which waits for this child
   if (p.user_ns) {
+    // A process that changed credentials without exec is not dumpable, and then its /proc/self
+    // files belong to root: the maps below could not be written.
+    prctl(PR_SET_DUMPABLE, 1);
     if (!write_small_file("/proc/self/setgroups", "deny")) child_fail(p, "write /proc/self/setgroups");
     if (!write_small_file("/proc/self/uid_map", p.uid_map)) child_fail(p, "write /proc/self/uid_map");
     if (!write_small_file("/proc/self/gid_map", p.gid_map)) child_fail(p, "write /proc/self/gid_map");
@@ -241,6 +244,12 @@ SandboxResult run_sandboxed(const SandboxRun& run, const std::string& where) {
   namespace fs = std::filesystem;
   std::string tmpl = (fs::temp_directory_path() / "tandem-sandbox-XXXXXX").string();
   if (!mkdtemp(tmpl.data())) throw Error(where, cat("mkdtemp ", tmpl, ": ", std::strerror(errno)));
+  // The mount point stays empty on the host (the child mounts in its own namespace); remove it
+  // on every way out, errors included.
+  struct RemoveDir {
+    std::string path;
+    ~RemoveDir() { rmdir(path.c_str()); }
+  } remove_mount_point{tmpl};
 
   ChildPlan p;
   p.root = tmpl;
@@ -253,6 +262,8 @@ SandboxResult run_sandboxed(const SandboxRun& run, const std::string& where) {
     add_root_path(p.binds, p.root, d, std::string(d) == "/usr", where);
   p.dirs = {p.root + "/etc", p.root + "/dev"};
   add_root_path(p.binds, p.root, "/etc/ld.so.cache", false, where);
+  // Debian resolves libblas.so.3 and friends through these symlinks (numpy needs them).
+  add_root_path(p.binds, p.root, "/etc/alternatives", false, where);
   for (const char* d : {"/dev/null", "/dev/zero", "/dev/random", "/dev/urandom"}) {
     add_root_path(p.binds, p.root, d, true, where);
     p.binds.back().read_only = false;  // writing to /dev/null is normal
@@ -277,19 +288,20 @@ SandboxResult run_sandboxed(const SandboxRun& run, const std::string& where) {
   p.uid_map = cat("0 ", geteuid(), " 1");
   p.gid_map = cat("0 ", getegid(), " 1");
 
-  int out_pipe[2], res_pipe[2], err_pipe[2];
+  auto close_fds = [](std::initializer_list<int> fds) {
+    for (int fd : fds)
+      if (fd >= 0) close(fd);
+  };
+  int out_pipe[2] = {-1, -1}, res_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
   if (pipe2(out_pipe, O_CLOEXEC) || pipe2(res_pipe, O_CLOEXEC) || pipe2(err_pipe, O_CLOEXEC)) {
-    rmdir(tmpl.c_str());
-    throw Error(where, cat("pipe2: ", std::strerror(errno)));
+    const int e = errno;
+    close_fds({out_pipe[0], out_pipe[1], res_pipe[0], res_pipe[1], err_pipe[0], err_pipe[1]});
+    throw Error(where, cat("pipe2: ", std::strerror(e)));
   }
   p.out_fd = out_pipe[1];
   p.res_fd = res_pipe[1];
   p.err_fd = err_pipe[1];
 
-  auto close_fds = [](std::initializer_list<int> fds) {
-    for (int fd : fds)
-      if (fd >= 0) close(fd);
-  };
   const size_t stack_size = size_t(1) << 20;
   void* stack = mmap(nullptr, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   int flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
@@ -302,7 +314,6 @@ SandboxResult run_sandboxed(const SandboxRun& run, const std::string& where) {
   close_fds({out_pipe[1], res_pipe[1], err_pipe[1]});
   if (pid < 0) {
     close_fds({out_pipe[0], res_pipe[0], err_pipe[0]});
-    rmdir(tmpl.c_str());
     throw Error(where, cat("cannot create the sandbox's namespaces (clone: ", std::strerror(clone_err),
                            "). The code reward needs to run as root, or unprivileged user namespaces "
                            "(sysctl kernel.unprivileged_userns_clone=1, user.max_user_namespaces > 0)"));
@@ -322,7 +333,6 @@ SandboxResult run_sandboxed(const SandboxRun& run, const std::string& where) {
     int st;
     waitpid(pid, &st, 0);
     close_fds({out_pipe[0], res_pipe[0]});
-    rmdir(tmpl.c_str());
     const std::string step(err_msg, strnlen(err_msg, err_len));
     int e = 0;
     if (err_len >= step.size() + 1 + sizeof e) std::memcpy(&e, err_msg + step.size() + 1, sizeof e);
@@ -377,7 +387,6 @@ SandboxResult run_sandboxed(const SandboxRun& run, const std::string& where) {
   r.wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
   if (WIFEXITED(st)) r.exit_code = WEXITSTATUS(st);
   if (WIFSIGNALED(st)) r.signal = WTERMSIG(st);
-  rmdir(tmpl.c_str());
   return r;
 }
 

@@ -2,10 +2,10 @@
 //   - namespaces: new network (only a down loopback: no connection goes anywhere), PID (the
 //     program is pid 1; killing it kills every process it started, even ones that left its process
 //     group), mount, IPC and UTS; plus a user namespace when not root;
-//   - filesystem: a fresh tmpfs root holding read-only binds of /usr, /bin, /lib*, /sbin (and the
-//     extra paths asked for), /dev/{null,zero,random,urandom}, a private /proc, and two small
+//   - filesystem: a fresh tmpfs root holding read-only binds of /usr, /bin, /lib*, /sbin,
+//     /etc/ld.so.cache and /etc/alternatives (and the extra paths asked for), /dev/{null,zero,random,urandom}, a private /proc, and two small
 //     writable tmpfs: /sandbox (the cwd, holding the given files) and /tmp. The user's files,
-//     /home, /root, /work, /etc and the trainer's temp dirs are not there at all;
+//     /home, /root, /work, the rest of /etc and the trainer's temp dirs are not there at all;
 //   - limits: RLIMIT_CPU, RLIMIT_AS, RLIMIT_NPROC, RLIMIT_FSIZE, RLIMIT_NOFILE, no core files; a
 //     wall-clock timeout and an output cap enforced by the parent (SIGKILL to the PID namespace);
 //   - identity: as root, the program runs as an unprivileged uid/gid with no capabilities and

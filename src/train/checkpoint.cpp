@@ -12,14 +12,15 @@ namespace tandem::train {
 namespace fs = std::filesystem;
 
 Json TrainerState::to_json() const {
-  return {{"step", step}, {"epoch", epoch}, {"position", position}, {"tokens_seen", tokens_seen}, {"elapsed_s", elapsed_s}};
+  return {{"step", step}, {"algorithm", algorithm}, {"tokens_seen", tokens_seen}, {"elapsed_s", elapsed_s}};
 }
 
 TrainerState TrainerState::from_json(const Json& j, const std::string& origin) {
   TrainerState s;
   s.step = json_int(j, "step", "checkpoint.state", origin);
-  s.epoch = json_int(j, "epoch", "checkpoint.state", origin);
-  s.position = json_int(j, "position", "checkpoint.state", origin);
+  if (!j.contains("algorithm") || !j["algorithm"].is_object())
+    throw Error("checkpoint.state.algorithm", cat("expected an object (the trainer's data position), got none (", origin, ")"));
+  s.algorithm = j["algorithm"];
   s.tokens_seen = json_int_or(j, "tokens_seen", 0, "checkpoint.state", origin);
   s.elapsed_s = json_number_or(j, "elapsed_s", 0, "checkpoint.state", origin);
   return s;

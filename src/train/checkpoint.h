@@ -1,6 +1,6 @@
 // Checkpoints: a folder checkpoint-<step>/ with the model (config.json + model.safetensors, an HF
 // folder), optimizer.safetensors (AdamW m and v, F32), and trainer_state.json (step, optimizer
-// step count, data iterator position, the resolved config). Written under a temporary name and
+// step count, the trainer's data position and random streams, the resolved config). Written under a temporary name and
 // renamed when whole, so an interrupted save never replaces a good checkpoint.
 #pragma once
 #include <string>
@@ -14,8 +14,7 @@ namespace tandem::train {
 
 struct TrainerState {
   int64_t step = 0;          // optimizer steps done
-  int64_t epoch = 0;         // data epoch of the next example
-  int64_t position = 0;      // index in that epoch's order of the next example
+  Json algorithm = Json::object();  // the trainer's own state: data position, random streams, buffers
   int64_t tokens_seen = 0;
   double elapsed_s = 0;
   Json to_json() const;

@@ -37,15 +37,18 @@ bool is_online_algorithm(const std::string& name) {
 
 void OnlineConfig::validate() const {
   need(is_online_algorithm(algorithm), "algorithm", cat("'", algorithm, "' is not an online RL algorithm"));
-  need(!model_name_or_path.empty(), "model_name_or_path", "required");
-  need(!output_dir.empty(), "output_dir", "required");
-  need(!train_file.empty() || !completions_file.empty(), "train_file", "required (or completions_file)");
-  need(max_steps > 0, "max_steps", cat("must be > 0, got ", max_steps));
+  if (data.train_file.empty() && !completions_file.empty()) {  // given completions stand in for the prompts
+    TrainConfig t = *this;
+    t.data.train_file = completions_file;
+    t.validate();
+  } else {
+    TrainConfig::validate();
+  }
+  need(max_steps > 0, "max_steps", cat("online RL needs max_steps (optimizer steps) > 0, got ", max_steps));
   need(train_batch_size > 0, "train_batch_size", cat("must be > 0, got ", train_batch_size));
   need(num_generations == -1 || num_generations > 0, "num_generations", cat("must be > 0, got ", num_generations));
   need(ppo_epochs == -1 || ppo_epochs > 0, "ppo_epochs", cat("must be > 0, got ", ppo_epochs));
   need(num_mini_batches > 0, "num_mini_batches", cat("must be > 0, got ", num_mini_batches));
-  need(per_device_train_batch_size >= 0, "per_device_train_batch_size", "must be >= 0");
   need(max_new_tokens > 0, "max_new_tokens", cat("must be > 0, got ", max_new_tokens));
   need(temperature >= 0, "temperature", cat("must be >= 0, got ", temperature));
   need(top_p > 0 && top_p <= 1, "top_p", cat("must be in (0, 1], got ", top_p));
@@ -58,11 +61,6 @@ void OnlineConfig::validate() const {
   for (const Json& w : reward_weights) need(w.is_number(), "reward_weights", cat("expected numbers, got ", w.dump()));
   need(objective.is_object(), "objective", "expected a mapping");
   need(dynamic_sampling >= -1 && dynamic_sampling <= 1, "dynamic_sampling", "expected 1, 0 or -1 (preset)");
-  need(learning_rate >= 0, "learning_rate", "must be >= 0");
-  need(max_grad_norm >= 0, "max_grad_norm", "must be >= 0");
-  need(optim == "adamw" || optim == "sgd", "optim", cat("expected adamw or sgd, got '", optim, "'"));
-  need(logging_steps > 0, "logging_steps", "must be > 0");
-  need(save_dtype == "f32" || save_dtype == "bf16", "save_dtype", "expected f32 or bf16");
   need(kv_cache_mb > 0, "kv_cache_mb", "must be > 0");
   need(max_batch > 0, "max_batch", "must be > 0");
   need(expert_data_ratio == -1 || (expert_data_ratio >= 0 && expert_data_ratio < 1), "expert_data_ratio",

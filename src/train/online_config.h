@@ -12,27 +12,26 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "objective/config.h"
+#include "train/train_config.h"
 
 namespace tandem::train {
 
-struct OnlineConfig {
+struct OnlineConfig : TrainConfig {
   std::string algorithm = "grpo";  // the objective preset; set by the subcommand
-  std::string model_name_or_path, train_file, output_dir;
   std::string completions_file;    // given-completions mode: JSONL of sampled sequences instead of generating
-  // Step shape.
-  int64_t max_steps = 100;
-  int64_t train_batch_size = 16;   // prompts per step (verl data.train_batch_size)
+  // Step shape. max_steps (TrainConfig) counts optimizer steps, as TRL's does: one rollout batch gives
+  // ppo_epochs x num_mini_batches of them. per_device_train_batch_size = sequences per forward/backward.
+  int64_t train_batch_size = 16;   // prompts per rollout batch (verl data.train_batch_size)
   int64_t num_generations = -1;    // G samples per prompt (TRL 8; preset loop.samples_per_prompt wins when set)
   int64_t ppo_epochs = -1;         // passes over the rollout batch (preset loop.ppo_epochs, else 1)
   int64_t num_mini_batches = 1;    // optimizer steps per pass
-  int64_t per_device_train_batch_size = 0;  // sequences per forward (0 = a whole mini-batch)
   // Sampling (TRL GRPOConfig names and defaults).
   int64_t max_new_tokens = 256;    // TRL max_completion_length
   double temperature = 1.0, top_p = 1.0, min_p = 0.0, repetition_penalty = 1.0;
   int64_t top_k = 0;
   bool ignore_eos = false;         // keep sampling past the model's eos ids
   // Objective knobs over the preset (-1 / "" = the preset's value).
-  double beta = -1;                // KL-in-loss coefficient (the `kl` term's weight; 0 removes the term)
+  double beta = -1;                // KL coefficient (the `kl` term's weight, or the KL-in-reward coefficient)
   double epsilon = -1, epsilon_high = -1;
   std::string loss_type;           // TRL names (grpo, bnpo, dr_grpo, dapo, cispo) or a loss_agg_mode
   Json objective = Json::object(); // full objective overrides (objective/config.h form)
@@ -49,32 +48,24 @@ struct OnlineConfig {
   double expert_data_ratio = -1;   // CHORD: share of demonstrations in a step's sequences
   int64_t sft_data_size = -1;      // ReLIFT: buffered all-failed prompts that trigger an SFT step
   int64_t switch_gate = -1;        // HPT: a prompt with at most this many correct samples trains on its demo
-  // Optimisation (the same keys as `tandem sft`).
-  double learning_rate = 1e-6;     // TRL GRPOConfig and verl actor
-  std::string lr_scheduler_type = "constant";
-  int64_t warmup_steps = 0;
-  double weight_decay = 0.0, adam_beta1 = 0.9, adam_beta2 = 0.999, adam_epsilon = 1e-8, max_grad_norm = 1.0;
-  std::string optim = "adamw";
-  int64_t seed = 42;
-  int64_t logging_steps = 1, save_steps = 0, save_total_limit = 0;
-  std::string resume_from_checkpoint;
-  std::string save_dtype = "f32";
   double kv_cache_mb = 1024;
   int64_t max_batch = 64;          // rollout engine: sequences decoded together
 
+  OnlineConfig() {  // the RL references' values where they differ from SFT's (TRL GRPOConfig, verl actor)
+    learning_rate = 1e-6;
+    lr_scheduler_type = "constant";
+    max_steps = 100;
+  }
+
   template <class V> void for_each_field(V&& v) {
+    TrainConfig::for_each_field(v);
     v("algorithm", algorithm, "objective preset (set by the subcommand)");
-    v("model_name_or_path", model_name_or_path, "HF model folder to start from (also the frozen reference)");
-    v("train_file", train_file, "JSONL prompts: input_ids (+ any columns the rewards read, demonstration_ids)");
-    v("output_dir", output_dir, "run folder: config.yaml, metrics, checkpoints, final model");
     v("completions_file", completions_file,
       "given-completions mode: JSONL {input_ids, completion_ids[, reward, logprobs, is_demo]} in groups of num_generations");
-    v("max_steps", max_steps, "RL steps (each: sample, score, ppo_epochs x num_mini_batches updates)");
-    v("train_batch_size", train_batch_size, "prompts per step");
+    v("train_batch_size", train_batch_size, "prompts per rollout batch");
     v("num_generations", num_generations, "samples per prompt G (-1: preset, else 8)");
     v("ppo_epochs", ppo_epochs, "passes over each rollout batch (-1: preset, else 1)");
     v("num_mini_batches", num_mini_batches, "optimizer steps per pass");
-    v("per_device_train_batch_size", per_device_train_batch_size, "sequences per forward/backward (0: whole mini-batch)");
     v("max_new_tokens", max_new_tokens, "longest completion");
     v("temperature", temperature, "sampling temperature");
     v("top_p", top_p, "nucleus sampling (1: off)");
@@ -82,7 +73,7 @@ struct OnlineConfig {
     v("min_p", min_p, "min-p sampling (0: off)");
     v("repetition_penalty", repetition_penalty, "repetition penalty (1: off)");
     v("ignore_eos", ignore_eos, "do not stop at the model's eos ids");
-    v("beta", beta, "KL-in-loss coefficient (-1: preset)");
+    v("beta", beta, "KL coefficient (-1: preset)");
     v("epsilon", epsilon, "lower clip range (-1: preset)");
     v("epsilon_high", epsilon_high, "upper clip range (-1: epsilon, or the preset's)");
     v("loss_type", loss_type, "grpo | bnpo | dr_grpo | dapo | cispo | any loss_agg_mode (\"\": preset)");
@@ -97,21 +88,6 @@ struct OnlineConfig {
     v("expert_data_ratio", expert_data_ratio, "CHORD: demonstrations as a share of the step's sequences (-1: preset)");
     v("sft_data_size", sft_data_size, "ReLIFT: buffer size that triggers an SFT step on demonstrations (-1: preset)");
     v("switch_gate", switch_gate, "HPT: most correct samples for which a prompt trains on its demonstration (-1: preset)");
-    v("learning_rate", learning_rate, "peak learning rate");
-    v("lr_scheduler_type", lr_scheduler_type, "constant | linear | cosine");
-    v("warmup_steps", warmup_steps, "linear warm-up in optimizer steps");
-    v("weight_decay", weight_decay, "decoupled weight decay on matrices");
-    v("adam_beta1", adam_beta1, "AdamW beta1");
-    v("adam_beta2", adam_beta2, "AdamW beta2");
-    v("adam_epsilon", adam_epsilon, "AdamW epsilon");
-    v("max_grad_norm", max_grad_norm, "clip the global gradient norm (0 disables)");
-    v("optim", optim, "adamw | sgd");
-    v("seed", seed, "seeds prompt order and sampling");
-    v("logging_steps", logging_steps, "write metrics every N steps");
-    v("save_steps", save_steps, "checkpoint every N steps (0: only at the end)");
-    v("save_total_limit", save_total_limit, "keep the last K checkpoints (0: all)");
-    v("resume_from_checkpoint", resume_from_checkpoint, "\"latest\" or a checkpoint folder");
-    v("save_dtype", save_dtype, "f32 | bf16 for the saved model");
     v("kv_cache_mb", kv_cache_mb, "rollout KV-cache budget in MiB");
     v("max_batch", max_batch, "rollout: most sequences decoded together");
   }

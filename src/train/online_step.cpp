@@ -216,8 +216,7 @@ void OnlineStep::hpt_switch(std::vector<RolloutSeq>& seqs) const {
   seqs = std::move(out);
 }
 
-void OnlineStep::relift_collect(const std::vector<RolloutSeq>& seqs, int64_t step, const OptimizerStep& optimizer_step,
-                                Json& m) {
+void OnlineStep::relift_collect(const std::vector<RolloutSeq>& seqs, int64_t rl_step, std::vector<PreparedBatch>& out) {
   // ReLIFT: prompts whose samples all failed join a buffer; when it holds sft_data_size prompts, one
   // SFT phase (sft_epochs passes) trains on their demonstrations and empties it.
   if (r_.relift_buffer <= 0) return;
@@ -230,15 +229,13 @@ void OnlineStep::relift_collect(const std::vector<RolloutSeq>& seqs, int64_t ste
     }
   for (const auto& [g, e] : ok)
     if (e.first == 0 && !e.second->demonstration.empty()) relift_buffer_.push_back(e.second);
-  m["relift/buffer"] = int64_t(relift_buffer_.size());
+  if (!out.empty()) out.front().metrics["relift/buffer"] = int64_t(relift_buffer_.size());
   if (int64_t(relift_buffer_.size()) < r_.relift_buffer) return;
   std::vector<RolloutSeq> demos;
   for (const auto* ex : relift_buffer_) demos.push_back(demo_row(ex));
   relift_buffer_.clear();
-  const Json u = train_on(demos, step, optimizer_step, r_.relift_epochs);
-  m["relift/sft_loss"] = u.value("loss", 0.0);
-  m["relift/sft_sequences"] = int64_t(demos.size());
-  m["optimizer_steps"] = m.value("optimizer_steps", int64_t(0)) + u.value("optimizer_steps", int64_t(0));
+  out.push_back(prepare(std::move(demos), rl_step, r_.relift_epochs));
+  out.back().metrics = {{"relift/sft_sequences", int64_t(out.back().seqs.size())}};
 }
 
 void rollout_metrics(const std::vector<RolloutSeq>& seqs, const RewardSet& rewards, double success_threshold, Json& m) {
@@ -268,7 +265,7 @@ void rollout_metrics(const std::vector<RolloutSeq>& seqs, const RewardSet& rewar
   m["completions/clipped_ratio"] = n > 0 ? double(trunc) / double(n) : 0.0;
 }
 
-Json OnlineStep::run(const PromptSource& next_prompts, int64_t step, const OptimizerStep& optimizer_step) {
+std::vector<PreparedBatch> OnlineStep::collect(const PromptSource& next_prompts, int64_t rl_step) {
   Json m = Json::object();
   double t_gen = 0, t_score = 0;
   std::vector<RolloutSeq> kept, all;
@@ -277,7 +274,7 @@ Json OnlineStep::run(const PromptSource& next_prompts, int64_t step, const Optim
   while (true) {
     const auto prompts = next_prompts();
     double t0 = now();
-    auto seqs = sample(prompts, step, batches++);
+    auto seqs = sample(prompts, rl_step, batches++);
     t_gen += now() - t0;
     t0 = now();
     rewards_.score(seqs);
@@ -286,7 +283,6 @@ Json OnlineStep::run(const PromptSource& next_prompts, int64_t step, const Optim
     all.insert(all.end(), seqs.begin(), seqs.end());
     if (!r_.dynamic_sampling) {
       kept = std::move(seqs);
-      groups_seen = int64_t(prompts.size());
       break;
     }
     // DAPO dynamic sampling: drop groups whose members all succeed or all fail (verl filter_groups,
@@ -312,7 +308,7 @@ Json OnlineStep::run(const PromptSource& next_prompts, int64_t step, const Optim
       break;
     }
     if (batches >= r_.max_num_gen_batches) {
-      log_info("online: step ", step + 1, ": ", n_kept_groups, " informative groups after ", batches,
+      log_info("online: rollout batch ", rl_step + 1, ": ", n_kept_groups, " informative groups after ", batches,
                " generation batches (max_num_gen_batches), training on those");
       break;
     }
@@ -327,17 +323,21 @@ Json OnlineStep::run(const PromptSource& next_prompts, int64_t step, const Optim
   const std::vector<RolloutSeq> sampled = r_.relift_buffer > 0 ? kept : std::vector<RolloutSeq>{};
   hpt_switch(kept);
   add_expert_rows(kept);
-  if (kept.empty()) {
-    m["skipped"] = 1;  // nothing informative: no update this step
-  } else {
-    const Json u = train_on(kept, step, optimizer_step);
-    for (auto it = u.begin(); it != u.end(); ++it) m[it.key()] = it.value();
+  std::vector<PreparedBatch> out;
+  if (!kept.empty()) {
+    out.push_back(prepare(std::move(kept), rl_step));
+    for (auto it = m.begin(); it != m.end(); ++it) out.back().metrics[it.key()] = it.value();
+  } else {  // an empty batch carries the metrics; its optimizer step has a zero gradient
+    log_info("online: rollout batch ", rl_step + 1, ": no informative group, no update from it");
+    out.emplace_back();
+    out.back().metrics = m;
+    out.back().metrics["skipped"] = 1;
   }
-  relift_collect(sampled, step, optimizer_step, m);
-  return m;
+  relift_collect(sampled, rl_step, out);
+  return out;
 }
 
-Json OnlineStep::run_given(std::vector<RolloutSeq> seqs, int64_t step, const OptimizerStep& optimizer_step) {
+std::vector<PreparedBatch> OnlineStep::collect_given(std::vector<RolloutSeq> seqs, int64_t rl_step) {
   Json m = Json::object();
   const double t0 = now();
   rewards_.score(seqs);
@@ -345,8 +345,31 @@ Json OnlineStep::run_given(std::vector<RolloutSeq> seqs, int64_t step, const Opt
   m["time/score"] = now() - t0;
   m["time/generate"] = 0.0;
   rollout_metrics(seqs, rewards_, c_.success_threshold, m);
-  const Json u = train_on(seqs, step, optimizer_step);
-  for (auto it = u.begin(); it != u.end(); ++it) m[it.key()] = it.value();
+  std::vector<PreparedBatch> out;
+  out.push_back(prepare(std::move(seqs), rl_step));
+  for (auto it = m.begin(); it != m.end(); ++it) out.back().metrics[it.key()] = it.value();
+  return out;
+}
+
+Json OnlineStep::run(const PromptSource& next_prompts, int64_t rl_step, const OptimizerStep& optimizer_step) {
+  auto batches = collect(next_prompts, rl_step);
+  Json m = Json::object();
+  std::map<std::string, double> sum;
+  int64_t n = 0;
+  for (auto& pb : batches) {
+    for (auto it = pb.metrics.begin(); it != pb.metrics.end(); ++it)
+      if (!m.contains(it.key())) m[it.key()] = it.value();
+    while (!pb.done()) {
+      policy_.zero_grad();
+      const Json u = minibatch_gradients(pb);
+      for (auto it = u.begin(); it != u.end(); ++it)
+        if (it.value().is_number()) sum[it.key()] += it.value().get<double>();
+      sum["grad_norm"] += optimizer_step();
+      ++n;
+    }
+  }
+  for (const auto& [k, v] : sum) m[k] = k == "time/update" ? v : v / double(std::max<int64_t>(n, 1));
+  m["optimizer_steps"] = n;
   return m;
 }
 

@@ -62,6 +62,21 @@ using OptimizerStep = std::function<double()>;
 // The next train_batch_size prompts of the data stream (called again by dynamic sampling).
 using PromptSource = std::function<std::vector<const data::PromptExample*>()>;
 
+// A rollout batch ready for its optimizer steps: old/reference log-probs, values and advantages
+// computed over the whole batch, mini-batches laid out epoch after epoch.
+struct PreparedBatch {
+  std::vector<RolloutSeq> seqs;
+  std::vector<int64_t> off;                    // [B+1] flat response-token offsets
+  std::vector<float> old_logp, ref_logp, old_values, advantages, returns, reward;
+  std::vector<uint8_t> is_demo;
+  std::vector<std::vector<size_t>> mini_batches;  // sequence indices, in training order
+  size_t next = 0;                             // the next mini-batch to train on
+  int64_t rl_step = 0;                         // rollout batch index (seeds, CHORD mu)
+  int64_t pad_width = 0;                       // L_norm of the *-norm normalisers
+  Json metrics = Json::object();               // rollout and advantage metrics, logged with the first mini-batch
+  bool done() const { return next >= mini_batches.size(); }
+};
+
 class OnlineStep {
  public:
   // policy: trained in place (with a score head when the preset has a value term); ref: frozen, needed
@@ -69,31 +84,39 @@ class OnlineStep {
   OnlineStep(const OnlineConfig& c, const ResolvedOnline& r, model::Decoder& policy, model::Decoder* ref,
              const RewardSet& rewards);
 
-  // Samples, scores and (DAPO) filters groups until the batch is full, then trains on it.
-  // Returns the step's metrics (names as metrics.jsonl writes them).
-  Json run(const PromptSource& next_prompts, int64_t step, const OptimizerStep& optimizer_step);
-  // Trains on given sequences (given-completions mode): scores those without a reward, then as run().
-  Json run_given(std::vector<RolloutSeq> seqs, int64_t step, const OptimizerStep& optimizer_step);
+  // Samples, scores and (DAPO) filters groups until the batch is full; returns the batches to train on
+  // in order (the RL batch; then, for ReLIFT, an SFT batch of demonstrations when its buffer fills).
+  std::vector<PreparedBatch> collect(const PromptSource& next_prompts, int64_t rl_step);
+  // Given-completions mode: scores the sequences without a reward, then prepares them.
+  std::vector<PreparedBatch> collect_given(std::vector<RolloutSeq> seqs, int64_t rl_step);
+  // Accumulates the gradient of pb's next mini-batch into policy.grads() (the caller zeroes them and
+  // steps the optimizer) and advances pb; returns the mini-batch's statistics ("loss", ...).
+  Json minibatch_gradients(PreparedBatch& pb);
+
+  // collect + every optimizer step of the batches (benchmarks, tests): the metrics of the rollout
+  // batch with the update statistics averaged over its optimizer steps.
+  Json run(const PromptSource& next_prompts, int64_t rl_step, const OptimizerStep& optimizer_step);
 
   // Pieces, public for tests.
-  std::vector<RolloutSeq> sample(const std::vector<const data::PromptExample*>& prompts, int64_t step, int64_t batch);
-  // Reference log-probs, recomputed old log-probs, old values, advantages; then the updates.
-  // epochs: passes over the batch (0 = ppo_epochs).
-  Json train_on(std::vector<RolloutSeq>& seqs, int64_t step, const OptimizerStep& optimizer_step, int64_t epochs = 0);
+  std::vector<RolloutSeq> sample(const std::vector<const data::PromptExample*>& prompts, int64_t rl_step, int64_t batch);
+  // Reference log-probs, recomputed old log-probs, old values, advantages; epochs: passes (0 = ppo_epochs).
+  PreparedBatch prepare(std::vector<RolloutSeq> seqs, int64_t rl_step, int64_t epochs = 0);
+
+  std::vector<const data::PromptExample*>& relift_buffer() { return relift_buffer_; }
 
  private:
   void add_expert_rows(std::vector<RolloutSeq>& seqs) const;
   void shape_overlong(std::vector<RolloutSeq>& seqs) const;
   void hpt_switch(std::vector<RolloutSeq>& seqs) const;
-  void relift_collect(const std::vector<RolloutSeq>& seqs, int64_t step, const OptimizerStep& optimizer_step, Json& m);
-
-  std::vector<const data::PromptExample*> relift_buffer_;  // ReLIFT: prompts every sample failed (not checkpointed)
+  // ReLIFT: buffers prompts every sample failed; a full buffer becomes an SFT batch in out.
+  void relift_collect(const std::vector<RolloutSeq>& seqs, int64_t rl_step, std::vector<PreparedBatch>& out);
 
   const OnlineConfig& c_;
   const ResolvedOnline& r_;
   model::Decoder& policy_;
   model::Decoder* ref_;
   const RewardSet& rewards_;
+  std::vector<const data::PromptExample*> relift_buffer_;  // ReLIFT: prompts every sample failed
 };
 
 // Summary numbers of the sampled batch (rewards per function, accuracy, lengths, truncation) into m.

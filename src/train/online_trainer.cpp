@@ -1,26 +1,17 @@
 #include "train/online_trainer.h"
 
-#include <chrono>
-#include <cmath>
 
 #include "core/file.h"
 #include "core/log.h"
 #include "data/input_ids.h"
-#include "data/tokenized_jsonl.h"
 #include "model/decoder.h"
 #include "tokenizer/tokenizer.h"
-#include "train/checkpoint.h"
-#include "train/config_fields.h"
-#include "train/grad_clip.h"
-#include "train/optimizer.h"
-#include "train/run_log.h"
-#include "train/schedule.h"
+#include "train/trainer.h"
+#include "data/tokenized_jsonl.h"
 
 namespace tandem::train {
 
 namespace {
-
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 std::vector<int32_t> ids_field(const Json& line, const char* key, const std::string& origin, int64_t vocab, size_t min_len) {
   if (!line.contains(key)) throw Error("online.data", cat(origin, ": ", key, ": missing"));
@@ -43,17 +34,6 @@ data::PromptExample example_of(const Json& line, const std::string& origin, int6
       ex.columns[it.key()] = it.value();
   ex.origin = {path, lineno};
   return ex;
-}
-
-DecayRanges decay_ranges(const model::ParamSet& p) {
-  DecayRanges d;
-  const float* base = p.flat.f32();
-  for (const auto& np : p.named)
-    if (np.is_matrix && np.name != "score.weight") {
-      const int64_t b = np.tensor.f32() - base;
-      d.ranges.emplace_back(b, b + np.tensor.numel());
-    }
-  return d;
 }
 
 // The policy, with a zero-initialised score head on its trunk when the objective has a value term
@@ -124,121 +104,126 @@ std::vector<RolloutSeq> read_given(const std::string& path, int64_t vocab, int64
   return out;
 }
 
-int run_online(const OnlineConfig& cfg, const Json& resolved, const RewardFactory& make_reward) {
-  cfg.validate();
-  const ResolvedOnline rc = resolve(cfg);
-  make_directories(cfg.output_dir);
-  {
-    OnlineConfig copy = cfg;
-    auto fields = fields_of(copy);
-    Json j = objective::objective_to_json(rc.obj);
-    write_file_atomic(join_path(cfg.output_dir, "config.yaml"),
-                      fields_to_yaml(fields) + "# resolved objective: " + j.dump() + "\n");
+namespace {
+
+// The online step as an Algorithm of the shared loop: one loop step is one optimizer step (TRL's
+// max_steps), so a rollout batch is collected when the previous one's mini-batches are used up.
+class OnlineAlgorithm : public Algorithm {
+ public:
+  OnlineAlgorithm(model::Decoder& policy, const OnlineConfig& cfg, const ResolvedOnline& rc, const RewardFactory& make)
+      : Algorithm(policy, cfg.model_name_or_path), cfg_(cfg), rc_(rc) {
+    if (comm_.size() > 1) throw Error("online", "online RL runs on one rank for now; run it without mpirun");
+    if (rc.needs_ref) ref_ = model::Decoder::load(cfg.model_name_or_path);  // frozen copy of the starting weights
+    const int64_t vocab = policy.config().vocab_size;
+    std::vector<std::unique_ptr<reward::RewardFunction>> fns;
+    std::vector<double> weights;
+    for (size_t i = 0; i < cfg.rewards.size(); ++i) fns.push_back(make(cfg.rewards[i], cat("rewards[", i, "]")));
+    for (const Json& w : cfg.reward_weights) weights.push_back(w.get<double>());
+    rewards_ = std::make_unique<RewardSet>(std::move(fns), weights, text_fn(cfg.model_name_or_path));
+    if (!cfg.completions_file.empty()) given_ = read_given(cfg.completions_file, vocab, rc.num_generations, given_examples_);
+    else prompts_ = read_prompt_ids(cfg.data.train_file, vocab);
+    if (!prompts_.empty()) order_ = data::epoch_order(prompts_.size(), uint64_t(cfg.seed), epoch_);
+    step_ = std::make_unique<OnlineStep>(cfg_, rc_, policy, ref_.get(), *rewards_);
+    log_info("online: ", cfg.algorithm, ", rollout batches of ", cfg.train_batch_size, " prompts x ", rc.num_generations, ", ",
+             rc.ppo_epochs, " epoch(s) x ", cfg.num_mini_batches, " mini-batch(es) each",
+             rc.critic ? "; value head on the policy trunk" : "", rc.needs_ref ? "; frozen reference" : "");
   }
-  auto policy = load_policy(cfg.model_name_or_path, rc.critic);
-  std::unique_ptr<model::Decoder> ref;
-  if (rc.needs_ref) ref = model::Decoder::load(cfg.model_name_or_path);  // frozen copy of the starting weights
-  const int64_t vocab = policy->config().vocab_size;
 
-  std::vector<std::unique_ptr<reward::RewardFunction>> fns;
-  std::vector<double> weights;
-  for (size_t i = 0; i < cfg.rewards.size(); ++i) fns.push_back(make_reward(cfg.rewards[i], cat("rewards[", i, "]")));
-  for (const Json& w : cfg.reward_weights) weights.push_back(w.get<double>());
-  const RewardSet rewards(std::move(fns), weights, text_fn(cfg.model_name_or_path));
-
-  std::vector<data::PromptExample> prompts;
-  std::vector<std::unique_ptr<data::PromptExample>> given_examples;
-  std::vector<RolloutSeq> given;
-  if (!cfg.completions_file.empty()) given = read_given(cfg.completions_file, vocab, rc.num_generations, given_examples);
-  else prompts = read_prompt_ids(cfg.train_file, vocab);
-
-  const int64_t opt_per_step = rc.ppo_epochs * cfg.num_mini_batches;
-  ScheduleConfig sched{parse_schedule_type(cfg.lr_scheduler_type, "lr_scheduler_type"), cfg.learning_rate,
-                       cfg.warmup_steps, cfg.max_steps * opt_per_step, 0.0};
-  const AdamWConfig adam_cfg{cfg.learning_rate, cfg.adam_beta1, cfg.adam_beta2, cfg.adam_epsilon, cfg.weight_decay};
-  std::unique_ptr<AdamW> adam;
-  if (cfg.optim == "adamw") adam = std::make_unique<AdamW>(policy->weights().num_params());
-  const DecayRanges decay = decay_ranges(policy->weights());
-
-  TrainerState state;
-  const std::string resume = resolve_checkpoint(cfg.output_dir, cfg.resume_from_checkpoint);
-  if (!resume.empty()) {
-    state = load_checkpoint(resume, *policy, adam.get());
-    log_info("online: resumed from ", resume, " at step ", state.step);
+  std::string name() const override { return cfg_.algorithm; }
+  int64_t steps_per_epoch() const override { return 0; }
+  double epoch() const override {
+    return prompts_.empty() ? double(rl_step_) : double(epoch_) + double(position_) / double(order_.size());
   }
-  int64_t opt_step = state.step * opt_per_step;
-  const OptimizerStep optimizer_step = [&]() {
-    const double gn = clip_grad_norm(policy->grads().flat, cfg.max_grad_norm);
-    if (!std::isfinite(gn)) throw Error("train.online", cat("gradient is not finite at optimizer step ", opt_step + 1));
-    const double lr = lr_at(sched, opt_step++);
-    if (adam) adam->step(policy->weights().flat, policy->grads().flat, decay, adam_cfg, lr);
-    else sgd_step(policy->weights().flat, policy->grads().flat, decay, cfg.weight_decay, lr);
-    return gn;
-  };
 
-  // Prompt stream: a seeded order per epoch; (epoch, position) is the resumable state.
-  std::vector<uint32_t> order;
-  if (!prompts.empty()) order = data::epoch_order(prompts.size(), uint64_t(cfg.seed), state.epoch);
-  const PromptSource next_prompts = [&]() {
+  StepResult compute_gradients(int64_t) override {
+    while (batches_.empty()) {
+      if (!given_.empty()) batches_ = step_->collect_given(next_given(), rl_step_);
+      else batches_ = step_->collect([this] { return next_prompts(); }, rl_step_);
+      ++rl_step_;
+    }
+    PreparedBatch& pb = batches_.front();
+    StepResult r;
+    if (pb.next == 0) r.metrics = pb.metrics;
+    r.metrics["rollout_batch"] = rl_step_;
+    if (pb.mini_batches.empty()) {  // nothing to train on (DAPO filtered every group)
+      batches_.erase(batches_.begin());
+      return r;
+    }
+    const Json u = step_->minibatch_gradients(pb);
+    for (auto it = u.begin(); it != u.end(); ++it)
+      if (it.key() == "loss") r.loss = it.value().get<double>();
+      else if (it.key() == "tokens") r.tokens = int64_t(it.value().get<double>());
+      else r.metrics[it.key()] = it.value();
+    if (pb.done()) batches_.erase(batches_.begin());
+    return r;
+  }
+
+  // The rollout batch in flight is not saved: a run resumed from a checkpoint taken inside a rollout
+  // batch continues with the next one (bit for bit when checkpoints fall on batch boundaries).
+  Json state() const override {
+    Json buf = Json::array();
+    for (const auto* ex : step_->relift_buffer()) buf.push_back(int64_t(ex - prompts_.data()));
+    return {{"rl_step", rl_step_}, {"epoch", epoch_}, {"position", position_}, {"relift_buffer", buf}};
+  }
+  void restore(const Json& s) override {
+    const std::string w = "checkpoint.state.algorithm";
+    rl_step_ = json_int(s, "rl_step", w, "online");
+    epoch_ = json_int(s, "epoch", w, "online");
+    position_ = json_int(s, "position", w, "online");
+    if (!prompts_.empty()) order_ = data::epoch_order(prompts_.size(), uint64_t(cfg_.seed), epoch_);
+    step_->relift_buffer().clear();
+    if (s.contains("relift_buffer"))
+      for (const Json& i : s["relift_buffer"]) step_->relift_buffer().push_back(&prompts_.at(i.get<size_t>()));
+    batches_.clear();
+  }
+
+ private:
+  std::vector<const data::PromptExample*> next_prompts() {  // a seeded order per epoch
     std::vector<const data::PromptExample*> out;
-    for (int64_t i = 0; i < cfg.train_batch_size; ++i) {
-      if (state.position >= int64_t(order.size())) {
-        ++state.epoch;
-        state.position = 0;
-        order = data::epoch_order(prompts.size(), uint64_t(cfg.seed), state.epoch);
+    for (int64_t i = 0; i < cfg_.train_batch_size; ++i) {
+      if (position_ >= int64_t(order_.size())) {
+        ++epoch_;
+        position_ = 0;
+        order_ = data::epoch_order(prompts_.size(), uint64_t(cfg_.seed), epoch_);
       }
-      out.push_back(&prompts[order[size_t(state.position++)]]);
+      out.push_back(&prompts_[order_[size_t(position_++)]]);
     }
     return out;
-  };
+  }
+  std::vector<RolloutSeq> next_given() {  // train_batch_size groups, cycling through the file
+    const int64_t per = cfg_.train_batch_size * rc_.num_generations;
+    std::vector<RolloutSeq> seqs;
+    for (int64_t k = 0; k < per; ++k) {
+      RolloutSeq s = given_[size_t((position_ + k) % int64_t(given_.size()))];
+      s.group = k / rc_.num_generations;
+      seqs.push_back(std::move(s));
+    }
+    position_ = (position_ + per) % int64_t(given_.size());
+    return seqs;
+  }
 
-  OnlineStep step(cfg, rc, *policy, ref.get(), rewards);
-  RunLog log(cfg.output_dir, state.step, cfg.max_steps);
-  log_info("online: ", cfg.algorithm, ", ", cfg.max_steps, " steps of ", cfg.train_batch_size, " prompts x ",
-           rc.num_generations, ", ", rc.ppo_epochs, " epoch(s) x ", cfg.num_mini_batches, " mini-batch(es); model ",
-           policy->config().architecture, " with ", policy->weights().num_params(), " parameters",
-           rc.critic ? " (value head on the trunk)" : "", rc.needs_ref ? ", frozen reference" : "");
-  const double t_start = now() - state.elapsed_s;
-  while (state.step < cfg.max_steps) {
-    const double t0 = now();
-    const double lr = lr_at(sched, opt_step);
-    Json m;
-    if (!given.empty()) {  // given completions: train_batch_size groups per step, cycling through the file
-      const int64_t per = cfg.train_batch_size * rc.num_generations;
-      std::vector<RolloutSeq> seqs;
-      for (int64_t k = 0; k < per; ++k) {
-        RolloutSeq s = given[size_t((state.position + k) % int64_t(given.size()))];
-        s.group = k / rc.num_generations;
-        seqs.push_back(std::move(s));
-      }
-      state.position = (state.position + per) % int64_t(given.size());
-      m = step.run_given(std::move(seqs), state.step, optimizer_step);
-    } else {
-      m = step.run(next_prompts, state.step, optimizer_step);
-    }
-    ++state.step;
-    state.elapsed_s = now() - t_start;
-    const double dt = now() - t0;
-    m["step"] = state.step;
-    m["lr"] = lr;
-    m["elapsed"] = state.elapsed_s;
-    m["time/step"] = dt;
-    if (state.step % cfg.logging_steps == 0 || state.step == cfg.max_steps) {
-      log.log(m);
-      log.progress(state.step, m.value("loss", 0.0), 0.0, dt * double(cfg.max_steps - state.step));
-    }
-    if (cfg.save_steps > 0 && state.step % cfg.save_steps == 0)
-      save_checkpoint(cfg.output_dir, *policy, adam.get(), state, resolved, cfg.save_total_limit);
-  }
-  policy->save(cfg.output_dir, cfg.save_dtype == "bf16" ? DType::kBF16 : DType::kF32);
-  // The tokenizer and generation files travel with the weights, so the folder is a complete HF model.
-  for (const char* name : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja",
-                           "generation_config.json", "vocab.json", "merges.txt", "tokenizer.model"}) {
-    const std::string src = join_path(cfg.model_name_or_path, name);
-    if (file_exists(src)) write_file_atomic(join_path(cfg.output_dir, name), read_file(src));
-  }
-  log.message(cat("online: done, ", state.step, " steps in ", int(state.elapsed_s), " s; model written to ", cfg.output_dir));
-  return 0;
+  const OnlineConfig& cfg_;
+  const ResolvedOnline& rc_;
+  std::unique_ptr<model::Decoder> ref_;
+  std::unique_ptr<RewardSet> rewards_;
+  std::vector<data::PromptExample> prompts_;
+  std::vector<std::unique_ptr<data::PromptExample>> given_examples_;
+  std::vector<RolloutSeq> given_;
+  std::vector<uint32_t> order_;
+  int64_t rl_step_ = 0, epoch_ = 0, position_ = 0;
+  std::unique_ptr<OnlineStep> step_;
+  std::vector<PreparedBatch> batches_;
+};
+
+}  // namespace
+
+int run_online(const OnlineConfig& cfg, const Json& resolved, const std::string& resolved_yaml, const RewardFactory& make_reward) {
+  cfg.validate();
+  const ResolvedOnline rc = resolve(cfg);
+  auto policy = load_policy(cfg.model_name_or_path, rc.critic);
+  OnlineAlgorithm algo(*policy, cfg, rc, make_reward);
+  const std::string yaml = resolved_yaml + "# resolved objective: " + objective::objective_to_json(rc.obj).dump() + "\n";
+  return run_training(cfg, resolved, yaml, *policy, algo);
 }
 
 }  // namespace tandem::train

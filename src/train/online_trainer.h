@@ -1,6 +1,6 @@
-// `tandem grpo|ppo|dapo|...`: the online RL run around OnlineStep — models (policy, frozen reference,
-// value head), prompts or given completions, reward functions, optimizer and schedule, metrics,
-// checkpoints and the final model.
+// `tandem grpo|ppo|dapo|...`: the online RL run — OnlineStep as an Algorithm of the shared training
+// loop (optimizer, schedule, checkpoints, metrics live there): models (policy, frozen reference,
+// value head), prompts or given completions, reward functions.
 // Reward functions come through a factory so that this layer never names the reward layer's
 // implementation (the CLI hands in reward::make_reward; tests hand in their own).
 #pragma once
@@ -19,8 +19,10 @@ namespace tandem::train {
 
 using RewardFactory = std::function<std::unique_ptr<reward::RewardFunction>(const Json& spec, const std::string& where)>;
 
-// Runs the whole job; resolved_config is what config.yaml and checkpoints record.
-int run_online(const OnlineConfig& cfg, const Json& resolved_config, const RewardFactory& make_reward);
+// Runs the whole job on the shared training loop (train/trainer.h); resolved_config and resolved_yaml
+// are what checkpoints and config.yaml record (the resolved objective is appended to the yaml).
+int run_online(const OnlineConfig& cfg, const Json& resolved_config, const std::string& resolved_yaml,
+               const RewardFactory& make_reward);
 
 // Prompt JSONL: {"input_ids": [...], "demonstration_ids": [...]?, any other columns}; the other columns
 // go to the reward functions unchanged. (Text prompts arrive with the data layer's prompt reader.)

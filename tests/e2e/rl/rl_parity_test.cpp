@@ -1,5 +1,5 @@
 // One GRPO step and one PPO step through `tandem grpo|ppo` in given-completions mode (two epochs over
-// the batch, SGD, global-norm clipping) give the same updated weights as the independent PyTorch
+// the batch = two optimizer steps, SGD, global-norm clipping) give the same updated weights as the independent PyTorch
 // reference tests/reference/torch_grpo_step.py, to 1e-5. Bad configs fail naming the key.
 #include <gtest/gtest.h>
 
@@ -80,7 +80,7 @@ TEST(RlParity, GrpoStepEqualsTorch) {
   std::string out;
   ASSERT_EQ(testing::run_command(cat(testing::tandem_binary(), " --threads 1 grpo model_name_or_path=", model,
                                      " completions_file=", dir.file("given.jsonl"), " output_dir=", dir.file("run"),
-                                     " num_generations=4 train_batch_size=2 ppo_epochs=2 max_steps=1 optim=sgd learning_rate=0.5",
+                                     " num_generations=4 train_batch_size=2 ppo_epochs=2 max_steps=2 optim=sgd learning_rate=0.5",
                                      " max_grad_norm=1.0"), &out), 0) << out;
   compare_with_reference(dir, model, "grpo", seqs, 0.5, 2, 1.0, dir.file("run"));
 }
@@ -95,7 +95,7 @@ TEST(RlParity, PpoStepEqualsTorch) {
   std::string out;
   ASSERT_EQ(testing::run_command(cat(testing::tandem_binary(), " --threads 1 ppo model_name_or_path=", model,
                                      " completions_file=", dir.file("given.jsonl"), " output_dir=", dir.file("run"),
-                                     " num_generations=1 train_batch_size=8 ppo_epochs=2 max_steps=1 optim=sgd learning_rate=0.5",
+                                     " num_generations=1 train_batch_size=8 ppo_epochs=2 max_steps=2 optim=sgd learning_rate=0.5",
                                      " max_grad_norm=0"), &out), 0) << out;
   compare_with_reference(dir, model, "ppo", seqs, 0.5, 2, 0.0, dir.file("run"));
 }
@@ -117,7 +117,7 @@ TEST(RlCli, SamplesScoresAndLogs) {
   std::ifstream in(dir.file("run") + "/metrics.jsonl");
   std::vector<Json> m;
   for (std::string line; std::getline(in, line);) m.push_back(Json::parse(line));
-  ASSERT_EQ(m.size(), 2u) << out;
+  ASSERT_EQ(m.size(), 2u) << out;  // one optimizer step per rollout batch here
   for (const char* k : {"reward", "reward_std", "rewards/exact/mean", "accuracy", "completions/mean_length",
                         "completions/clipped_ratio", "kl_ref", "entropy", "objective/clip_frac", "advantages/std",
                         "logprob_gap/max", "time/generate", "time/score", "time/update", "grad_norm"})
@@ -139,7 +139,7 @@ TEST(RlCli, PipelineSftThenGrpo) {
                                        << "\nstages:\n  - sft: {train_file: " << dir.file("sft.jsonl")
                                        << ", max_steps: 2, per_device_train_batch_size: 4, learning_rate: 1.0e-3}\n"
                                        << "  - grpo: {completions_file: " << dir.file("given.jsonl")
-                                       << ", num_generations: 4, train_batch_size: 2, max_steps: 1}\n";
+                                       << ", num_generations: 4, train_batch_size: 2, max_steps: 1, ppo_epochs: 1}\n";
   std::string out;
   ASSERT_EQ(testing::run_command(cat(testing::tandem_binary(), " --threads 1 pipeline --config ", dir.file("pipe.yaml")), &out), 0) << out;
   EXPECT_TRUE(file_exists(dir.file("runs") + "/stage-1-sft/model.safetensors"));

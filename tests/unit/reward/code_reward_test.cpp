@@ -6,7 +6,9 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <grp.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -125,11 +127,10 @@ TEST(CodeReward, NetworkIsUnreachable) {
   double secs = 0;
   EXPECT_EQ(score_one(*fn, code_req(code, {test}), &secs), 0.0);
   EXPECT_LT(secs, 5.0);
-  // The outside world is no closer: 1.1.1.1 fails at once (no route), it does not time out.
+  // Nor is the outside world: 1.1.1.1 has no route ("Network is unreachable" at once).
   const std::string far = "import socket\ndef f():\n    socket.create_connection(('1.1.1.1', 53), timeout=2)\n"
                           "    return True";
-  EXPECT_EQ(score_one(*fn, code_req(far, {"assert f()"}), &secs), 0.0);
-  EXPECT_LT(secs, 2.0);
+  EXPECT_EQ(score_one(*fn, code_req(far, {"assert f()"})), 0.0);
   shutdown(srv, SHUT_RDWR);
   close(srv);
   server.join();
@@ -188,6 +189,14 @@ TEST(CodeReward, UnboundedMemoryOutputAndTimeAreStopped) {
   EXPECT_EQ(score_one(*fn, code_req(tail, {"assert f() == 1"})), 1.0);
 }
 
+TEST(CodeReward, NumpyImportsWithDefaultLimits) {
+  testing::TempDir dir("reward_numpy");
+  const std::string code = "import numpy as np\ndef f():\n    return int(np.arange(5).sum())";
+  if (!passes_outside(dir, code, "assert f() == 10")) GTEST_SKIP() << "no numpy for " << testing::debian_python();
+  auto fn = make_reward(Json{{"type", "code"}, {"parallel", 1}}, "rl.reward");
+  EXPECT_EQ(score_one(*fn, code_req(code, {"assert f() == 10"})), 1.0);
+}
+
 TEST(CodeReward, ParallelRunsAgree) {
   auto fn = make_reward(code_spec({{"parallel", 3}}), "rl.reward");
   std::vector<RewardRequest> reqs;
@@ -196,6 +205,49 @@ TEST(CodeReward, ParallelRunsAgree) {
   std::vector<double> got;
   for (const RewardScore& s : fn->score(reqs)) got.push_back(s.reward);
   EXPECT_EQ(got, (std::vector<double>{0.5, 0.5, 0.5, 1, 0.5, 0.5}));
+}
+
+TEST(Sandbox, UnprivilegedPathUsesAUserNamespace) {
+  // As a plain user the sandbox adds a user namespace instead of switching uid. A forked child
+  // drops to nobody and runs it; the program must see the same isolation as under root.
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to drop to another uid";
+  testing::TempDir dir("reward_userns");
+  write_file_atomic(dir.file("secret.txt"), "s3cr3t");
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (setgroups(0, nullptr) != 0 || setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0)
+      _exit(3);
+    SandboxRun run;
+    run.argv = {testing::debian_python(), "-I", "-B", "main.py"};
+    run.limits.wall_s = 5;
+    run.files = {{"main.py",
+                  "import os, socket\n"
+                  "assert not os.path.exists('" + dir.file("secret.txt") + "')\n"
+                  "assert os.getcwd() == '/sandbox'\n"
+                  "try:\n"
+                  "    socket.create_connection(('1.1.1.1', 53), timeout=2)\n"
+                  "    raise SystemExit(1)\n"
+                  "except OSError:\n"
+                  "    pass\n"
+                  "try:\n"
+                  "    open('/usr/evil', 'w')\n"
+                  "    raise SystemExit(1)\n"
+                  "except OSError:\n"
+                  "    pass\n"}};
+    try {
+      _exit(run_sandboxed(run, "t").ok() ? 0 : 1);
+    } catch (const Error& e) {
+      const std::string msg = e.what();
+      fprintf(stderr, "%s\n", msg.c_str());
+      _exit(msg.find("cannot create the sandbox's namespaces") != std::string::npos ? 2 : 4);
+    }
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  ASSERT_TRUE(WIFEXITED(st));
+  if (WEXITSTATUS(st) == 2) GTEST_SKIP() << "unprivileged user namespaces are disabled here";
+  EXPECT_EQ(WEXITSTATUS(st), 0) << "1: the program saw a way out; 3: could not drop privileges; 4: setup error";
 }
 
 TEST(CodeReward, SetupAndConfigErrorsAreClear) {

@@ -147,6 +147,8 @@ TEST(MathAnswer, Extraction) {
   EXPECT_EQ(extract_math_answer("pay 1,234,567 now").value(), "1,234,567");
   EXPECT_EQ(extract_math_answer("equals \\frac{3}{4}.").value(), "\\frac{3}{4}");
   EXPECT_EQ(extract_math_answer("it is =-7").value(), "-7");
+  EXPECT_EQ(extract_math_answer("pairs 1,2345 and 3,14").value(), "14");  // not thousands groups
+  EXPECT_EQ(extract_math_answer("pairs 1,2345").value(), "2345");
   EXPECT_FALSE(extract_math_answer("nothing here").has_value());
   EXPECT_FALSE(extract_math_answer("12", /*boxed_only=*/true).has_value());
 }
@@ -162,6 +164,12 @@ TEST(MathAnswer, ParsesExactRationals) {
   EXPECT_FALSE(parse_math_number("5 and 6").has_value());
   EXPECT_FALSE(parse_math_number("5x").has_value());
   ASSERT_TRUE(parse_math_number("5 m/s^2").has_value());
+  // Runaway nesting from a degenerate completion is rejected, not recursed into without bound.
+  std::string deep;
+  for (int i = 0; i < 5000; ++i) deep += "\\frac{1}{";
+  deep += "2" + std::string(5000, '}');
+  EXPECT_FALSE(parse_math_number(deep).has_value());
+  EXPECT_FALSE(math_answers_equal("\\boxed{" + deep + "}", "1"));
 }
 
 }  // namespace

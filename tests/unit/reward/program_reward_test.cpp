@@ -108,6 +108,12 @@ TEST(ProgramReward, ConfigAndStartErrors) {
   EXPECT_THROW(make_reward(Json{{"type", "program"}, {"command", "x"}, {"timeout", 0}}, "r"), Error);
 }
 
+TEST(ProgramReward, ProgramThatExitsAtOnce) {
+  auto fn = make_reward(Json{{"type", "program"}, {"command", "exit 5"}, {"timeout", 20}}, "rl.reward");
+  const std::string e = error_of(*fn, {req("a", "ok")});
+  EXPECT_NE(e.find("the program then exited with status 5"), std::string::npos) << e;
+}
+
 TEST(ProgramReward, ShellCommandString) {
   // A string command goes through /bin/sh -c: here a one-line shell reward program.
   auto fn = make_reward(Json{{"type", "program"},

@@ -1,0 +1,187 @@
+#include "dist/communicator.h"
+
+#include <mpi.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <thread>
+
+#include "core/error.h"
+
+namespace tandem::dist {
+
+namespace {
+
+// MPI counts are int: large buffers go in chunks of this many elements.
+constexpr int64_t kChunk = int64_t(1) << 28;
+
+class SingleProcess final : public Communicator {
+ public:
+  int rank() const override { return 0; }
+  int size() const override { return 1; }
+  int local_size() const override { return 1; }
+  std::string backend() const override { return "single"; }
+  void all_reduce_sum(float*, int64_t) override {}
+  void all_reduce_sum(double*, int64_t) override {}
+  void all_gather(float*, const std::vector<int64_t>&) override {}
+  void broadcast(void*, int64_t, int) override {}
+  void barrier() override {}
+};
+
+bool launched_by_mpirun() {
+  return std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMIX_RANK") || std::getenv("PMI_RANK");
+}
+
+class Mpi final : public Communicator {
+ public:
+  Mpi() {
+    int provided = 0;
+    MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+    MPI_Comm_size(MPI_COMM_WORLD, &size_);
+    MPI_Comm local;
+    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &local);
+    MPI_Comm_size(local, &local_size_);
+    MPI_Comm_free(&local);
+    timeout_ = collective_timeout_s();
+    std::atexit([] {
+      int finalized = 0;
+      MPI_Finalized(&finalized);
+      if (!finalized) MPI_Finalize();
+    });
+  }
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  int local_size() const override { return local_size_; }
+  std::string backend() const override { return "mpi"; }
+
+  void all_reduce_sum(float* data, int64_t n) override { reduce(data, n, MPI_FLOAT); }
+  void all_reduce_sum(double* data, int64_t n) override { reduce(data, n, MPI_DOUBLE); }
+
+  void all_gather(float* data, const std::vector<int64_t>& offsets) override {
+    if (int64_t(offsets.size()) != size_ + 1) throw Error("dist.all_gather", "offsets must have size + 1 entries");
+    const int64_t n = offsets.back();
+    std::vector<int> counts(static_cast<size_t>(size_)), displs(static_cast<size_t>(size_));
+    for (int64_t c0 = 0; c0 < n; c0 += kChunk) {
+      const int64_t c1 = std::min(n, c0 + kChunk);
+      for (int r = 0; r < size_; ++r) {  // rank r's part of this chunk
+        const int64_t b = std::clamp(offsets[size_t(r)], c0, c1), e = std::clamp(offsets[size_t(r) + 1], c0, c1);
+        counts[size_t(r)] = int(e - b);
+        displs[size_t(r)] = int(b - c0);
+      }
+      MPI_Request req;
+      check(MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, data + c0, counts.data(), displs.data(), MPI_FLOAT,
+                            MPI_COMM_WORLD, &req),
+            "all_gather");
+      wait(req, "all_gather");
+    }
+  }
+
+  void broadcast(void* data, int64_t bytes, int root) override {
+    auto* p = static_cast<char*>(data);
+    for (int64_t c0 = 0; c0 < bytes; c0 += kChunk) {
+      MPI_Request req;
+      check(MPI_Ibcast(p + c0, int(std::min(kChunk, bytes - c0)), MPI_BYTE, root, MPI_COMM_WORLD, &req), "broadcast");
+      wait(req, "broadcast");
+    }
+  }
+
+  void barrier() override {
+    MPI_Request req;
+    check(MPI_Ibarrier(MPI_COMM_WORLD, &req), "barrier");
+    wait(req, "barrier");
+  }
+
+ private:
+  // A reduce-scatter then an all-gather (the ring all-reduce's two halves): each shard is summed
+  // on one rank only, so every rank receives bitwise the same sums whatever the summation order,
+  // for the communication volume of a ring all-reduce.
+  template <class T>
+  void reduce(T* data, int64_t n, MPI_Datatype type) {
+    std::vector<int> counts(static_cast<size_t>(size_)), displs(static_cast<size_t>(size_));
+    std::vector<T> mine;
+    for (int64_t c0 = 0; c0 < n; c0 += kChunk) {
+      const int64_t len = std::min(kChunk, n - c0);
+      const auto off = shard_offsets(len, size_, 16);
+      for (int r = 0; r < size_; ++r) {
+        counts[size_t(r)] = int(off[size_t(r) + 1] - off[size_t(r)]);
+        displs[size_t(r)] = int(off[size_t(r)]);
+      }
+      mine.resize(size_t(counts[size_t(rank_)]));
+      MPI_Request req;
+      check(MPI_Ireduce_scatter(data + c0, mine.data(), counts.data(), type, MPI_SUM, MPI_COMM_WORLD, &req), "all_reduce");
+      wait(req, "all_reduce");
+      std::memcpy(data + c0 + displs[size_t(rank_)], mine.data(), mine.size() * sizeof(T));
+      check(MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, data + c0, counts.data(), displs.data(), type,
+                            MPI_COMM_WORLD, &req),
+            "all_reduce");
+      wait(req, "all_reduce");
+    }
+  }
+
+  void check(int rc, const char* what) {
+    if (rc == MPI_SUCCESS) return;
+    char msg[MPI_MAX_ERROR_STRING];
+    int len = 0;
+    MPI_Error_string(rc, msg, &len);
+    die(cat(what, " failed: ", std::string(msg, size_t(len))));
+  }
+
+  // Polls the request so a dead peer turns into a message and an abort, not a hang.
+  void wait(MPI_Request& req, const char* what) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_);
+    int done = 0;
+    for (int spins = 0;; ++spins) {
+      check(MPI_Test(&req, &done, MPI_STATUS_IGNORE), what);
+      if (done) return;
+      if (std::chrono::steady_clock::now() > deadline)
+        die(cat(what, " did not finish within ", timeout_, " s (TANDEM_DIST_TIMEOUT_S): another rank has stopped "
+                "(crashed, was killed, or hangs)"));
+      if (spins > 1000) std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
+  }
+
+  [[noreturn]] void die(const std::string& what) {
+    std::fprintf(stderr, "tandem: error: [dist] rank %d of %d (pid %d): %s; ending the job\n", rank_, size_, int(getpid()),
+                 what.c_str());
+    std::fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, 1);
+    std::_Exit(1);
+  }
+
+  int rank_ = 0, size_ = 1, local_size_ = 1;
+  double timeout_ = 600;
+};
+
+}  // namespace
+
+Communicator& world() {
+  static std::unique_ptr<Communicator> w = launched_by_mpirun() ? std::unique_ptr<Communicator>(new Mpi())
+                                                                : std::unique_ptr<Communicator>(new SingleProcess());
+  return *w;
+}
+
+std::vector<int64_t> shard_offsets(int64_t n, int size, int64_t align) {
+  std::vector<int64_t> off(size_t(size) + 1, 0);
+  const int64_t blocks = (n + align - 1) / align;
+  for (int r = 0; r <= size; ++r) off[size_t(r)] = std::min(n, blocks * r / size * align);
+  off[size_t(size)] = n;
+  return off;
+}
+
+double collective_timeout_s() {
+  const char* e = std::getenv("TANDEM_DIST_TIMEOUT_S");
+  if (!e) return 600;
+  char* end = nullptr;
+  const double v = std::strtod(e, &end);
+  if (end == e || v <= 0) throw Error("TANDEM_DIST_TIMEOUT_S", cat("expected a positive number of seconds, got '", e, "'"));
+  return v;
+}
+
+}  // namespace tandem::dist

@@ -1,0 +1,79 @@
+#include "train/param_update.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "train/grad_clip.h"
+
+namespace tandem::train {
+
+namespace {
+// The decay ranges that fall in [lo, hi), shifted to start at 0.
+DecayRanges shift(const DecayRanges& d, int64_t lo, int64_t hi) {
+  DecayRanges out;
+  for (auto [b, e] : d.ranges) {
+    const int64_t nb = std::max(b, lo), ne = std::min(e, hi);
+    if (nb < ne) out.ranges.emplace_back(nb - lo, ne - lo);
+  }
+  return out;
+}
+}  // namespace
+
+ParamUpdater::ParamUpdater(const TrainConfig& cfg, Tensor& params, Tensor& grads, DecayRanges decay,
+                           dist::Communicator& comm)
+    : cfg_(cfg), params_(params), grads_(grads), decay_(std::move(decay)), comm_(comm) {
+  const int64_t n = params_.numel();
+  const bool shard = cfg.zero_stage == 1 && comm.size() > 1;
+  offsets_ = shard ? dist::shard_offsets(n, comm.size()) : std::vector<int64_t>{0, n};
+  lo_ = shard ? offsets_[size_t(comm.rank())] : 0;
+  hi_ = shard ? offsets_[size_t(comm.rank()) + 1] : n;
+  shard_decay_ = shift(decay_, lo_, hi_);
+  if (cfg.optim == "adamw") adam_ = std::make_unique<AdamW>(hi_ - lo_);
+}
+
+double ParamUpdater::step(double lr) {
+  if (comm_.size() > 1) comm_.all_reduce_sum(grads_.f32(), grads_.numel());
+  // Every rank holds the same summed gradient, so the norm and the clipping agree everywhere.
+  const double norm = clip_grad_norm(grads_, cfg_.max_grad_norm);
+  if (!std::isfinite(norm)) return norm;  // the loop stops the run before any update
+  Tensor p = params_.rows(lo_, hi_), g = grads_.rows(lo_, hi_);
+  if (adam_) {
+    const AdamWConfig ac{cfg_.learning_rate, cfg_.adam_beta1, cfg_.adam_beta2, cfg_.adam_epsilon, cfg_.weight_decay};
+    adam_->step(p, g, shard_decay_, ac, lr);
+  } else {
+    sgd_step(p, g, shard_decay_, cfg_.weight_decay, lr);
+  }
+  if (hi_ - lo_ != params_.numel()) comm_.all_gather(params_.f32(), offsets_);
+  return norm;
+}
+
+const AdamW* ParamUpdater::gathered_adam() {
+  if (!adam_) return nullptr;
+  if (hi_ - lo_ == params_.numel()) return adam_.get();
+  const int64_t n = params_.numel();
+  if (!full_) full_ = std::make_unique<AdamW>(n);
+  std::memcpy(full_->m().f32() + lo_, adam_->m().f32(), size_t(hi_ - lo_) * sizeof(float));
+  std::memcpy(full_->v().f32() + lo_, adam_->v().f32(), size_t(hi_ - lo_) * sizeof(float));
+  comm_.all_gather(full_->m().f32(), offsets_);
+  comm_.all_gather(full_->v().f32(), offsets_);
+  full_->set_steps(adam_->steps());
+  return full_.get();
+}
+
+AdamW* ParamUpdater::full_adam_for_loading() {
+  if (!adam_) return nullptr;
+  if (hi_ - lo_ == params_.numel()) return adam_.get();
+  full_ = std::make_unique<AdamW>(params_.numel());
+  return full_.get();
+}
+
+void ParamUpdater::finish_loading() {
+  if (!adam_ || !full_ || hi_ - lo_ == params_.numel()) return;
+  std::memcpy(adam_->m().f32(), full_->m().f32() + lo_, size_t(hi_ - lo_) * sizeof(float));
+  std::memcpy(adam_->v().f32(), full_->v().f32() + lo_, size_t(hi_ - lo_) * sizeof(float));
+  adam_->set_steps(full_->steps());
+  full_.reset();
+}
+
+}  // namespace tandem::train

@@ -1,0 +1,190 @@
+#include "train/trainer.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdlib>
+
+#include "core/file.h"
+#include "core/log.h"
+#include "train/checkpoint.h"
+#include "train/param_update.h"
+#include "train/run_log.h"
+#include "train/schedule.h"
+
+namespace tandem::train {
+
+namespace {
+
+std::atomic<int> g_stop_signal{0};
+void on_signal(int sig) { g_stop_signal = sig; }
+
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+DecayRanges decay_ranges(const model::ParamSet& p) {
+  DecayRanges d;
+  const float* base = p.flat.f32();
+  for (const auto& np : p.named)
+    if (np.is_matrix) {
+      const int64_t b = np.tensor.f32() - base;
+      d.ranges.emplace_back(b, b + np.tensor.numel());
+    }
+  return d;
+}
+
+// Restores SIGINT/SIGTERM however the loop ends (an Error thrown mid-run included).
+class SignalScope {
+ public:
+  SignalScope() {
+    g_stop_signal = 0;
+    old_int_ = std::signal(SIGINT, on_signal);
+    old_term_ = std::signal(SIGTERM, on_signal);
+  }
+  ~SignalScope() {
+    std::signal(SIGINT, old_int_);
+    std::signal(SIGTERM, old_term_);
+  }
+
+ private:
+  void (*old_int_)(int);
+  void (*old_term_)(int);
+};
+
+// TANDEM_DEBUG_KILL_AT_STEP=N: SIGKILL the process right after step N is logged, so resume tests
+// interrupt at a known point instead of racing the test's clock; TANDEM_DEBUG_KILL_RANK=R limits
+// it to one rank of a data-parallel job (the dead-rank test).
+int64_t debug_env_int(const char* name) {
+  const char* e = std::getenv(name);
+  return e ? std::atoll(e) : int64_t(-1);
+}
+
+}  // namespace
+
+void copy_tokenizer_files(const std::string& from, const std::string& to, const model::ModelConfig& mc) {
+  for (const char* name : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja",
+                           "generation_config.json", "vocab.json", "merges.txt", "tokenizer.model"}) {
+    const std::string src = join_path(from, name);
+    if (file_exists(src)) write_file_atomic(join_path(to, name), read_file(src));
+  }
+  const std::string gen = join_path(to, "generation_config.json");
+  if (!file_exists(gen)) {
+    Json g = {{"_from_model_config", true}};
+    if (mc.bos_token_id >= 0) g["bos_token_id"] = mc.bos_token_id;
+    if (!mc.eos_token_ids.empty())
+      g["eos_token_id"] = mc.eos_token_ids.size() == 1 ? Json(mc.eos_token_ids[0]) : Json(mc.eos_token_ids);
+    write_file_atomic(gen, g.dump(2) + "\n");
+  }
+}
+
+void Algorithm::save_model(const std::string& dir, DType dtype) {
+  policy_.save(dir, dtype);
+  copy_tokenizer_files(model_dir_, dir, policy_.config());
+}
+
+int run_training(const TrainConfig& cfg, const Json& resolved, const std::string& resolved_yaml,
+                 model::Decoder& policy, Algorithm& algo) {
+  dist::Communicator& comm = dist::world();
+  const bool lead = comm.rank() == 0;  // the one rank that writes files and logs
+  if (lead) {
+    make_directories(cfg.output_dir);
+    write_file_atomic(join_path(cfg.output_dir, "config.yaml"), resolved_yaml);
+  }
+  const std::string who = algo.name();
+  const int64_t per_epoch = algo.steps_per_epoch();
+  if (cfg.max_steps <= 0 && per_epoch <= 0)
+    throw Error("max_steps", cat(who, " has no epoch length; set max_steps"));
+  const int64_t max_steps =
+      cfg.max_steps > 0 ? cfg.max_steps : std::max<int64_t>(1, int64_t(std::ceil(cfg.num_train_epochs * double(per_epoch))));
+  const ScheduleConfig sched{parse_schedule_type(cfg.lr_scheduler_type, "lr_scheduler_type"), cfg.learning_rate,
+                             cfg.warmup_steps > 0 ? cfg.warmup_steps
+                                                  : int64_t(std::ceil(cfg.warmup_ratio * double(max_steps))),
+                             max_steps, cfg.min_lr_ratio};
+  ParamUpdater updater(cfg, policy.weights().flat, policy.grads().flat, decay_ranges(policy.weights()), comm);
+
+  TrainerState state;
+  const std::string resume = resolve_checkpoint(cfg.output_dir, cfg.resume_from_checkpoint);
+  std::string last_checkpoint = resume;
+  if (!resume.empty()) {
+    state = load_checkpoint(resume, policy, updater.full_adam_for_loading());
+    updater.finish_loading();
+    algo.restore(state.algorithm);
+    log_info(who, ": resumed from ", resume, " at step ", state.step);
+  } else if (cfg.resume_from_checkpoint == "latest") {
+    log_info(who, ": no checkpoint in ", cfg.output_dir, " yet; starting from step 0");
+  }
+  auto checkpoint = [&] {
+    state.algorithm = algo.state();
+    const AdamW* adam = updater.gathered_adam();  // collective
+    if (lead) last_checkpoint = save_checkpoint(cfg.output_dir, policy, adam, state, resolved, cfg.save_total_limit);
+    comm.barrier();  // no rank runs ahead of a checkpoint it may be asked to resume from
+  };
+  std::unique_ptr<RunLog> log;
+  if (lead) log = std::make_unique<RunLog>(cfg.output_dir, state.step, max_steps);
+  if (lead)
+    log_info(who, ": ", max_steps, " steps of ",
+             cfg.per_device_train_batch_size * cfg.gradient_accumulation_steps * comm.size(), " examples (",
+             cfg.gradient_accumulation_steps, " micro-batches", comm.size() > 1 ? cat(" x ", comm.size(), " ranks") : "",
+             "), model ", policy.config().architecture, " with ", policy.weights().num_params(), " parameters");
+
+  const SignalScope signals;
+  const int64_t kill_at = debug_env_int("TANDEM_DEBUG_KILL_AT_STEP"), kill_rank = debug_env_int("TANDEM_DEBUG_KILL_RANK");
+  const double t_start = now() - state.elapsed_s;
+  while (state.step < max_steps) {
+    const double t0 = now();
+    const double lr = lr_at(sched, state.step);
+    policy.zero_grad();
+    StepResult r = algo.compute_gradients(state.step);
+    // Each rank's loss is its share of the globally normalised loss; tokens are counted per rank.
+    // The stop flag travels with them so every rank stops after the same step.
+    double sums[3] = {r.loss, double(r.tokens), double(g_stop_signal != 0)};
+    comm.all_reduce_sum(sums, 3);
+    r.loss = sums[0];
+    r.tokens = int64_t(sums[1]);
+    const double grad_norm = std::isfinite(r.loss) ? updater.step(lr) : r.loss;  // no update from a bad step
+    if (!std::isfinite(r.loss) || !std::isfinite(grad_norm))
+      throw Error(cat("train.", who), cat("loss or gradient is not finite at step ", state.step + 1, " (loss ", r.loss,
+                                          ", grad_norm ", grad_norm, "); nothing was saved from this step. Last good checkpoint: ",
+                                          last_checkpoint.empty() ? "none" : last_checkpoint,
+                                          ". Hint: lower learning_rate or set max_grad_norm."));
+    ++state.step;
+    state.tokens_seen += r.tokens;
+    const double dt = now() - t0;
+    state.elapsed_s = now() - t_start;
+    const double tps = double(r.tokens) / std::max(dt, 1e-9);
+    if (state.step % cfg.logging_steps == 0 || state.step == max_steps) {
+      Json m = {{"step", state.step}, {"epoch", algo.epoch()}, {"loss", r.loss}, {"lr", lr}, {"grad_norm", grad_norm},
+                {"tokens_per_s", tps}, {"elapsed", state.elapsed_s}};
+      for (auto it = r.metrics.begin(); it != r.metrics.end(); ++it) m[it.key()] = it.value();
+      const bool eval_now =
+          algo.has_eval() && ((cfg.eval_steps > 0 && state.step % cfg.eval_steps == 0) || state.step == max_steps);
+      if (eval_now) {  // collective: every rank evaluates its share
+        const Json e = algo.evaluate();
+        for (auto it = e.begin(); it != e.end(); ++it) m[it.key()] = it.value();
+      }
+      if (lead) {
+        log->log(m);
+        log->progress(state.step, r.loss, tps, dt * double(max_steps - state.step));
+      }
+    }
+    if (state.step == kill_at && (kill_rank < 0 || kill_rank == comm.rank())) std::raise(SIGKILL);
+    const bool stop = sums[2] > 0;
+    if ((cfg.save_steps > 0 && state.step % cfg.save_steps == 0) || stop) checkpoint();
+    if (stop) {
+      if (lead)
+        log->message(cat(who, ": stopped by signal after step ", state.step, "; checkpoint ", last_checkpoint,
+                         ". Resume with resume_from_checkpoint=latest"));
+      return 0;
+    }
+  }
+  if (cfg.save_steps == 0 || state.step % cfg.save_steps != 0) checkpoint();
+  if (lead) {
+    algo.save_model(cfg.output_dir, cfg.save_dtype == "bf16" ? DType::kBF16 : DType::kF32);
+    log->message(cat(who, ": done, ", state.step, " steps in ", int(state.elapsed_s), " s; model written to ", cfg.output_dir));
+  }
+  comm.barrier();
+  return 0;
+}
+
+}  // namespace tandem::train
