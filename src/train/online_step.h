@@ -1,0 +1,125 @@
+// One step of online RL, for every preset: draw prompts, sample G completions each with the rollout
+// engine (recording the policy's per-token log-probs), score them with the reward functions, compute
+// advantages once over the whole rollout batch, then ppo_epochs passes over num_mini_batches
+// mini-batches with the behaviour log-probs, the frozen reference's log-probs and the preset's loss
+// (objective::compute), token counts normalised over each optimizer step. The hybrids that only change
+// the batch live here too: demonstrations placed in groups (LUFFY, SRFT) and an expert sub-batch (CHORD).
+// Deliberately not here: the optimizer, schedules, checkpoints and logging (the loop calls this with an
+// OptimizerStep callback), reading files (the loop hands in PromptExamples or given sequences), and
+// any arithmetic of the objective itself.
+#pragma once
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/json.h"
+#include "data/example.h"
+#include "model/decoder.h"
+#include "reward/reward.h"
+#include "train/online_config.h"
+
+namespace tandem::train {
+
+// One sequence of a step: sampled, given, or a demonstration.
+struct RolloutSeq {
+  const data::PromptExample* ex = nullptr;  // its prompt's example (text and columns for the rewards)
+  int64_t group = -1;                       // advantage group (prompt index in the step); -1 = none
+  std::vector<int32_t> prompt, completion;
+  std::vector<float> old_logp;              // [L] log pi_old at sampling time; empty = recompute
+  bool truncated = false;                   // stopped at max_new_tokens without an eos
+  bool demo = false;                        // a demonstration (is_demo for the objective)
+  bool has_reward = false;                  // reward already known (given-completions mode)
+  double reward = 0;                        // total: weighted sum of the functions + overlong shaping
+  std::vector<double> reward_parts;         // per reward function, unweighted
+  double baseline = 0;                      // ReMax: reward of the greedy completion of the same prompt
+};
+
+// Token ids to the text reward functions see: the tokenizer's decode, or ids joined by spaces when
+// the model folder has no tokenizer (tiny test models).
+using TextFn = std::function<std::string(std::span<const int32_t>)>;
+
+// The run's reward functions with their weights.
+class RewardSet {
+ public:
+  RewardSet(std::vector<std::unique_ptr<reward::RewardFunction>> fns, std::vector<double> weights, TextFn text);
+  // Fills reward and reward_parts of every sequence without has_reward.
+  void score(std::vector<RolloutSeq>& seqs) const;
+  size_t size() const { return fns_.size(); }
+  const std::vector<std::string>& names() const { return names_; }
+  const TextFn& text() const { return text_; }
+
+ private:
+  std::vector<std::unique_ptr<reward::RewardFunction>> fns_;
+  std::vector<double> weights_;
+  std::vector<std::string> names_;
+  TextFn text_;
+};
+
+// Clips and applies the gradients in policy.grads(); returns the gradient norm before clipping.
+using OptimizerStep = std::function<double()>;
+// The next train_batch_size prompts of the data stream (called again by dynamic sampling).
+using PromptSource = std::function<std::vector<const data::PromptExample*>()>;
+
+// A rollout batch ready for its optimizer steps: old/reference log-probs, values and advantages
+// computed over the whole batch, mini-batches laid out epoch after epoch.
+struct PreparedBatch {
+  std::vector<RolloutSeq> seqs;
+  std::vector<int64_t> off;                    // [B+1] flat response-token offsets
+  std::vector<float> old_logp, ref_logp, old_values, advantages, returns, reward;
+  std::vector<uint8_t> is_demo;
+  std::vector<std::vector<size_t>> mini_batches;  // sequence indices, in training order
+  size_t next = 0;                             // the next mini-batch to train on
+  int64_t rl_step = 0;                         // rollout batch index (seeds, CHORD mu)
+  int64_t pad_width = 0;                       // L_norm of the *-norm normalisers
+  Json metrics = Json::object();               // rollout and advantage metrics, logged with the first mini-batch
+  bool done() const { return next >= mini_batches.size(); }
+};
+
+class OnlineStep {
+ public:
+  // policy: trained in place (with a score head when the preset has a value term); ref: frozen, needed
+  // when r.needs_ref. Both must outlive this object.
+  OnlineStep(const OnlineConfig& c, const ResolvedOnline& r, model::Decoder& policy, model::Decoder* ref,
+             const RewardSet& rewards);
+
+  // Samples, scores and (DAPO) filters groups until the batch is full; returns the batches to train on
+  // in order (the RL batch; then, for ReLIFT, an SFT batch of demonstrations when its buffer fills).
+  std::vector<PreparedBatch> collect(const PromptSource& next_prompts, int64_t rl_step);
+  // Given-completions mode: scores the sequences without a reward, then prepares them.
+  std::vector<PreparedBatch> collect_given(std::vector<RolloutSeq> seqs, int64_t rl_step);
+  // Accumulates the gradient of pb's next mini-batch into policy.grads() (the caller zeroes them and
+  // steps the optimizer) and advances pb; returns the mini-batch's statistics ("loss", ...).
+  Json minibatch_gradients(PreparedBatch& pb);
+
+  // collect + every optimizer step of the batches (benchmarks, tests): the metrics of the rollout
+  // batch with the update statistics averaged over its optimizer steps.
+  Json run(const PromptSource& next_prompts, int64_t rl_step, const OptimizerStep& optimizer_step);
+
+  // Pieces, public for tests.
+  std::vector<RolloutSeq> sample(const std::vector<const data::PromptExample*>& prompts, int64_t rl_step, int64_t batch);
+  // Reference log-probs, recomputed old log-probs, old values, advantages; epochs: passes (0 = ppo_epochs).
+  PreparedBatch prepare(std::vector<RolloutSeq> seqs, int64_t rl_step, int64_t epochs = 0);
+
+  std::vector<const data::PromptExample*>& relift_buffer() { return relift_buffer_; }
+
+ private:
+  void add_expert_rows(std::vector<RolloutSeq>& seqs) const;
+  void shape_overlong(std::vector<RolloutSeq>& seqs) const;
+  void hpt_switch(std::vector<RolloutSeq>& seqs) const;
+  // ReLIFT: buffers prompts every sample failed; a full buffer becomes an SFT batch in out.
+  void relift_collect(const std::vector<RolloutSeq>& seqs, int64_t rl_step, std::vector<PreparedBatch>& out);
+
+  const OnlineConfig& c_;
+  const ResolvedOnline& r_;
+  model::Decoder& policy_;
+  model::Decoder* ref_;
+  const RewardSet& rewards_;
+  std::vector<const data::PromptExample*> relift_buffer_;  // ReLIFT: prompts every sample failed
+};
+
+// Summary numbers of the sampled batch (rewards per function, accuracy, lengths, truncation) into m.
+void rollout_metrics(const std::vector<RolloutSeq>& seqs, const RewardSet& rewards, double success_threshold, Json& m);
+
+}  // namespace tandem::train

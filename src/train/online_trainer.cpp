@@ -1,0 +1,229 @@
+#include "train/online_trainer.h"
+
+
+#include "core/file.h"
+#include "core/log.h"
+#include "data/input_ids.h"
+#include "model/decoder.h"
+#include "tokenizer/tokenizer.h"
+#include "train/trainer.h"
+#include "data/tokenized_jsonl.h"
+
+namespace tandem::train {
+
+namespace {
+
+std::vector<int32_t> ids_field(const Json& line, const char* key, const std::string& origin, int64_t vocab, size_t min_len) {
+  if (!line.contains(key)) throw Error("online.data", cat(origin, ": ", key, ": missing"));
+  try {
+    return data::parse_input_ids(Json{{"input_ids", line[key]}}, origin, vocab, min_len, "online.data");
+  } catch (const Error& e) {  // name the real field
+    std::string msg = e.what();
+    for (size_t p = msg.find("input_ids"); p != std::string::npos; p = msg.find("input_ids", p + 1)) msg.replace(p, 9, key);
+    throw Error("online.data", msg);
+  }
+}
+
+data::PromptExample example_of(const Json& line, const std::string& origin, int64_t vocab, const std::string& path, int64_t lineno) {
+  data::PromptExample ex;
+  ex.prompt = data::parse_input_ids(line, origin, vocab, 1, "online.data");
+  if (line.contains("demonstration_ids")) ex.demonstration = ids_field(line, "demonstration_ids", origin, vocab, 1);
+  for (auto it = line.begin(); it != line.end(); ++it)
+    if (it.key() != "input_ids" && it.key() != "demonstration_ids" && it.key() != "completion_ids" &&
+        it.key() != "logprobs")
+      ex.columns[it.key()] = it.value();
+  ex.origin = {path, lineno};
+  return ex;
+}
+
+// The policy, with a zero-initialised score head on its trunk when the objective has a value term
+// and the folder has none (a critic that shares the policy's trunk).
+std::unique_ptr<model::Decoder> load_policy(const std::string& dir, bool critic) {
+  auto plain = model::Decoder::load(dir);
+  if (!critic || plain->weights().score.defined()) return plain;
+  auto dec = std::make_unique<model::Decoder>(plain->config(), true);
+  for (const auto& np : plain->weights().named) {
+    const model::NamedParam* dst = dec->weights().find(np.name);
+    TD_ASSERT(dst != nullptr && dst->tensor.numel() == np.tensor.numel(), np.name);
+    std::copy(np.tensor.f32(), np.tensor.f32() + np.tensor.numel(), dst->tensor.f32());
+  }
+  return dec;
+}
+
+TextFn text_fn(const std::string& dir) {
+  if (!file_exists(join_path(dir, "tokenizer.json")))
+    return [](std::span<const int32_t> ids) {
+      std::string s;
+      for (size_t i = 0; i < ids.size(); ++i) {
+        if (i) s += ' ';
+        s += std::to_string(ids[i]);
+      }
+      return s;
+    };
+  auto tok = std::make_shared<tokenizer::Tokenizer>(tokenizer::Tokenizer::from_dir(dir));
+  return [tok](std::span<const int32_t> ids) { return tok->decode(ids, true); };
+}
+
+}  // namespace
+
+std::vector<data::PromptExample> read_prompt_ids(const std::string& path, int64_t vocab) {
+  std::vector<data::PromptExample> out;
+  int64_t lineno = 0;
+  data::for_each_jsonl_line(path, "online.data", [&](const Json& line, const std::string& origin, const std::string&) {
+    ++lineno;
+    out.push_back(example_of(line, origin, vocab, path, lineno));
+  });
+  if (out.empty()) throw Error("online.data", cat("'", path, "' holds no prompts"));
+  return out;
+}
+
+std::vector<RolloutSeq> read_given(const std::string& path, int64_t vocab, int64_t group_size,
+                                   std::vector<std::unique_ptr<data::PromptExample>>& examples) {
+  std::vector<RolloutSeq> out;
+  int64_t lineno = 0;
+  data::for_each_jsonl_line(path, "online.data", [&](const Json& line, const std::string& origin, const std::string&) {
+    ++lineno;
+    examples.push_back(std::make_unique<data::PromptExample>(example_of(line, origin, vocab, path, lineno)));
+    RolloutSeq s;
+    s.ex = examples.back().get();
+    s.prompt = s.ex->prompt;
+    s.completion = ids_field(line, "completion_ids", origin, vocab, 1);
+    s.group = line.contains("group") ? json_int(line, "group", "online.data", origin) : int64_t(out.size()) / group_size;
+    s.demo = line.value("is_demo", false);
+    if (line.contains("reward")) s.has_reward = true, s.reward = line["reward"].get<double>();
+    if (line.contains("baseline")) s.baseline = line["baseline"].get<double>();
+    if (line.contains("logprobs")) {
+      for (const Json& v : line["logprobs"]) s.old_logp.push_back(v.get<float>());
+      if (s.old_logp.size() != s.completion.size())
+        throw Error("online.data", cat(origin, ": logprobs: ", s.old_logp.size(), " values for ", s.completion.size(),
+                                       " completion tokens"));
+    }
+    out.push_back(std::move(s));
+  });
+  if (out.empty()) throw Error("online.data", cat("'", path, "' holds no sequences"));
+  return out;
+}
+
+namespace {
+
+// The online step as an Algorithm of the shared loop: one loop step is one optimizer step (TRL's
+// max_steps), so a rollout batch is collected when the previous one's mini-batches are used up.
+class OnlineAlgorithm : public Algorithm {
+ public:
+  OnlineAlgorithm(model::Decoder& policy, const OnlineConfig& cfg, const ResolvedOnline& rc, const RewardFactory& make)
+      : Algorithm(policy, cfg.model_name_or_path), cfg_(cfg), rc_(rc) {
+    if (comm_.size() > 1) throw Error("online", "online RL runs on one rank for now; run it without mpirun");
+    if (rc.needs_ref) ref_ = model::Decoder::load(cfg.model_name_or_path);  // frozen copy of the starting weights
+    const int64_t vocab = policy.config().vocab_size;
+    std::vector<std::unique_ptr<reward::RewardFunction>> fns;
+    std::vector<double> weights;
+    for (size_t i = 0; i < cfg.rewards.size(); ++i) fns.push_back(make(cfg.rewards[i], cat("rewards[", i, "]")));
+    for (const Json& w : cfg.reward_weights) weights.push_back(w.get<double>());
+    rewards_ = std::make_unique<RewardSet>(std::move(fns), weights, text_fn(cfg.model_name_or_path));
+    if (!cfg.completions_file.empty()) given_ = read_given(cfg.completions_file, vocab, rc.num_generations, given_examples_);
+    else prompts_ = read_prompt_ids(cfg.data.train_file, vocab);
+    if (!prompts_.empty()) order_ = data::epoch_order(prompts_.size(), uint64_t(cfg.seed), epoch_);
+    step_ = std::make_unique<OnlineStep>(cfg_, rc_, policy, ref_.get(), *rewards_);
+    log_info("online: ", cfg.algorithm, ", rollout batches of ", cfg.train_batch_size, " prompts x ", rc.num_generations, ", ",
+             rc.ppo_epochs, " epoch(s) x ", cfg.num_mini_batches, " mini-batch(es) each",
+             rc.critic ? "; value head on the policy trunk" : "", rc.needs_ref ? "; frozen reference" : "");
+  }
+
+  std::string name() const override { return cfg_.algorithm; }
+  int64_t steps_per_epoch() const override { return 0; }
+  double epoch() const override {
+    return prompts_.empty() ? double(rl_step_) : double(epoch_) + double(position_) / double(order_.size());
+  }
+
+  StepResult compute_gradients(int64_t) override {
+    while (batches_.empty()) {
+      if (!given_.empty()) batches_ = step_->collect_given(next_given(), rl_step_);
+      else batches_ = step_->collect([this] { return next_prompts(); }, rl_step_);
+      ++rl_step_;
+    }
+    PreparedBatch& pb = batches_.front();
+    StepResult r;
+    if (pb.next == 0) r.metrics = pb.metrics;
+    r.metrics["rollout_batch"] = rl_step_;
+    if (pb.mini_batches.empty()) {  // nothing to train on (DAPO filtered every group)
+      batches_.erase(batches_.begin());
+      return r;
+    }
+    const Json u = step_->minibatch_gradients(pb);
+    for (auto it = u.begin(); it != u.end(); ++it)
+      if (it.key() == "loss") r.loss = it.value().get<double>();
+      else if (it.key() == "tokens") r.tokens = int64_t(it.value().get<double>());
+      else r.metrics[it.key()] = it.value();
+    if (pb.done()) batches_.erase(batches_.begin());
+    return r;
+  }
+
+  // The rollout batch in flight is not saved: a run resumed from a checkpoint taken inside a rollout
+  // batch continues with the next one (bit for bit when checkpoints fall on batch boundaries).
+  Json state() const override {
+    Json buf = Json::array();
+    for (const auto* ex : step_->relift_buffer()) buf.push_back(int64_t(ex - prompts_.data()));
+    return {{"rl_step", rl_step_}, {"epoch", epoch_}, {"position", position_}, {"relift_buffer", buf}};
+  }
+  void restore(const Json& s) override {
+    const std::string w = "checkpoint.state.algorithm";
+    rl_step_ = json_int(s, "rl_step", w, "online");
+    epoch_ = json_int(s, "epoch", w, "online");
+    position_ = json_int(s, "position", w, "online");
+    if (!prompts_.empty()) order_ = data::epoch_order(prompts_.size(), uint64_t(cfg_.seed), epoch_);
+    step_->relift_buffer().clear();
+    if (s.contains("relift_buffer"))
+      for (const Json& i : s["relift_buffer"]) step_->relift_buffer().push_back(&prompts_.at(i.get<size_t>()));
+    batches_.clear();
+  }
+
+ private:
+  std::vector<const data::PromptExample*> next_prompts() {  // a seeded order per epoch
+    std::vector<const data::PromptExample*> out;
+    for (int64_t i = 0; i < cfg_.train_batch_size; ++i) {
+      if (position_ >= int64_t(order_.size())) {
+        ++epoch_;
+        position_ = 0;
+        order_ = data::epoch_order(prompts_.size(), uint64_t(cfg_.seed), epoch_);
+      }
+      out.push_back(&prompts_[order_[size_t(position_++)]]);
+    }
+    return out;
+  }
+  std::vector<RolloutSeq> next_given() {  // train_batch_size groups, cycling through the file
+    const int64_t per = cfg_.train_batch_size * rc_.num_generations;
+    std::vector<RolloutSeq> seqs;
+    for (int64_t k = 0; k < per; ++k) {
+      RolloutSeq s = given_[size_t((position_ + k) % int64_t(given_.size()))];
+      s.group = k / rc_.num_generations;
+      seqs.push_back(std::move(s));
+    }
+    position_ = (position_ + per) % int64_t(given_.size());
+    return seqs;
+  }
+
+  const OnlineConfig& cfg_;
+  const ResolvedOnline& rc_;
+  std::unique_ptr<model::Decoder> ref_;
+  std::unique_ptr<RewardSet> rewards_;
+  std::vector<data::PromptExample> prompts_;
+  std::vector<std::unique_ptr<data::PromptExample>> given_examples_;
+  std::vector<RolloutSeq> given_;
+  std::vector<uint32_t> order_;
+  int64_t rl_step_ = 0, epoch_ = 0, position_ = 0;
+  std::unique_ptr<OnlineStep> step_;
+  std::vector<PreparedBatch> batches_;
+};
+
+}  // namespace
+
+int run_online(const OnlineConfig& cfg, const Json& resolved, const std::string& resolved_yaml, const RewardFactory& make_reward) {
+  cfg.validate();
+  const ResolvedOnline rc = resolve(cfg);
+  auto policy = load_policy(cfg.model_name_or_path, rc.critic);
+  OnlineAlgorithm algo(*policy, cfg, rc, make_reward);
+  const std::string yaml = resolved_yaml + "# resolved objective: " + objective::objective_to_json(rc.obj).dump() + "\n";
+  return run_training(cfg, resolved, yaml, *policy, algo);
+}
+
+}  // namespace tandem::train
