@@ -24,7 +24,7 @@ if [ ! -d llama.cpp/.git ]; then
 fi
 echo "llama.cpp: $(cat npm/node_modules/node-llama-cpp/llama/llama.cpp.info.json | tr -d '\n ') commit $(git -C llama.cpp rev-parse --short HEAD)"
 
-cmake -S llama.cpp -B llama.cpp/build -G Ninja -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF \
+cmake -S llama.cpp -B llama.cpp/build -G Ninja -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF \
   -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF -DGGML_CCACHE=OFF -DBUILD_SHARED_LIBS=OFF >/dev/null
 cmake --build llama.cpp/build -j "$jobs" --target llama-bench llama-batched-bench >/dev/null
 ls -l llama.cpp/build/bin/llama-bench llama.cpp/build/bin/llama-batched-bench

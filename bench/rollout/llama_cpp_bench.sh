@@ -13,5 +13,5 @@ bin="$scratch/llama.cpp/build/bin"
 for dt in f32 bf16; do
   echo "== $dt, $threads threads"
   "$bin/llama-batched-bench" -m "$scratch/smollm2-$dt.gguf" -c 16384 -b 2048 -ub 512 -npp 128 -ntg "$new" \
-    -npl "$batches" -t "$threads" -tb "$threads" --no-warmup 2>/dev/null | grep -E '^\|'
+    -npl "$batches" -t "$threads" -tb "$threads" 2>/dev/null | grep -E '^\|'
 done

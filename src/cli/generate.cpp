@@ -220,7 +220,7 @@ int run(const Opts& o) {
   return 0;
 }
 
-Registrar reg({"generate", "sample completions of token prompts with the rollout engine (KV cache)", [](CLI::App& sub) {
+Registrar reg({"generate", "sample completions of prompts (token ids, text or chat) with the rollout engine (KV cache)", [](CLI::App& sub) {
                  auto o = std::make_shared<Opts>();
                  sub.add_option("--model", o->model, "HF model folder")->required();
                  sub.add_option("--data", o->data, "JSONL: {\"input_ids\": [...]} or {\"prompt\": text | messages}, optional \"stop\", per line");
