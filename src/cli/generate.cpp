@@ -4,11 +4,16 @@
 // "completion" (decoded, when the folder has a tokenizer), "logprobs", "behaviour_logprobs",
 // "finish_reason"}. logprobs are those of the unmodified policy at temperature 1,
 // behaviour_logprobs those of the distribution sampled from (rollout/sampler.h). Generation stops
-// at --stop-id ids and, unless --ignore-eos, at the eos ids of config.json and
-// generation_config.json. Not yet: stop strings and streaming to the terminal.
+// at --stop-id ids and, unless --ignore-eos, at the eos ids of config.json, generation_config.json
+// and the tokenizer; and at stop strings (--stop, and a line's "stop"), the completion text ending
+// before the stop string unless --include-stop-str-in-output. One sample (--prompt, n = 1) is
+// streamed to stdout as it decodes when stdout is a terminal or with --stream; the JSONL record
+// then goes to --out, or follows the streamed text on stdout.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <unistd.h>
 
 #include "cli/command.h"
 #include "core/file.h"
@@ -26,7 +31,8 @@ namespace {
 
 struct Opts {
   std::string model, adapter, data, out, prompt;
-  bool chat = false, ignore_eos = false, summary = false;
+  bool chat = false, ignore_eos = false, summary = false, include_stop = false, stream = false, no_stream = false;
+  std::vector<std::string> stop;
   rollout::SamplingParams sp;
   uint64_t seed = 0;
   std::vector<int32_t> stop_ids;
@@ -83,16 +89,34 @@ void check_vocab(const std::vector<int32_t>& ids, int64_t vocab, const std::stri
   if (ids.empty()) throw Error("generate.prompt", cat(origin, ": the prompt encodes to no tokens"));
 }
 
-std::vector<std::vector<int32_t>> read_prompts(const std::string& path, int64_t vocab, PromptEncoder& enc) {
-  std::vector<std::vector<int32_t>> prompts;
+struct Prompt {
+  std::vector<int32_t> ids;
+  std::vector<std::string> stop;  // the line's own stop strings
+};
+
+// A line's "stop": a string or a list of strings.
+std::vector<std::string> line_stop(const Json& j, const std::string& origin) {
+  if (!j.is_object() || !j.contains("stop") || j["stop"].is_null()) return {};
+  const Json& s = j["stop"];
+  std::vector<std::string> out;
+  for (const Json& v : s.is_array() ? s : Json::array({s})) {
+    if (!v.is_string() || v.get<std::string>().empty())
+      throw Error("generate.data", cat(origin, ": stop: expected a non-empty string or a list of them, got ", v.dump()));
+    out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+std::vector<Prompt> read_prompts(const std::string& path, int64_t vocab, PromptEncoder& enc) {
+  std::vector<Prompt> prompts;
   data::for_each_jsonl_line(path, "generate.data", [&](const Json& j, const std::string& origin, const std::string& raw) {
     if (j.is_object() && !j.contains("input_ids") && (j.contains("prompt") || j.contains("messages"))) {
       const auto line = tokenizer::OrderedJson::parse(raw);  // key order kept for the template
-      prompts.push_back(enc.text(line.contains("prompt") ? line["prompt"] : line["messages"], origin));
-      check_vocab(prompts.back(), vocab, origin);
+      prompts.push_back({enc.text(line.contains("prompt") ? line["prompt"] : line["messages"], origin), line_stop(j, origin)});
+      check_vocab(prompts.back().ids, vocab, origin);
       return;
     }
-    prompts.push_back(data::parse_input_ids(j, origin, vocab, 1, "generate.data"));
+    prompts.push_back({data::parse_input_ids(j, origin, vocab, 1, "generate.data"), line_stop(j, origin)});
   });
   return prompts;
 }
@@ -127,22 +151,31 @@ int run(const Opts& o) {
   }
   const auto& cfg = dec->config();
   PromptEncoder enc(o.model, o.chat);
-  std::vector<std::vector<int32_t>> prompts;
+  std::vector<Prompt> prompts;
   if (!o.prompt.empty()) {
-    prompts.push_back(enc.text(tokenizer::OrderedJson(o.prompt), "--prompt"));
-    check_vocab(prompts.back(), cfg.vocab_size, "--prompt");
+    prompts.push_back({enc.text(tokenizer::OrderedJson(o.prompt), "--prompt"), {}});
+    check_vocab(prompts.back().ids, cfg.vocab_size, "--prompt");
   } else {
     prompts = read_prompts(o.data, cfg.vocab_size, enc);
   }
   rollout::SamplingParams sp = o.sp;
   sp.stop_ids = o.stop_ids;
+  sp.include_stop_str_in_output = o.include_stop;
   if (!o.ignore_eos) {
     for (int64_t e : cfg.eos_token_ids) sp.stop_ids.push_back(int32_t(e));
     for (int32_t e : generation_config_eos(o.model, cfg.vocab_size)) sp.stop_ids.push_back(e);
+    if (enc.has_tokenizer() && enc.tok().eos_id() >= 0 && enc.tok().eos_id() < cfg.vocab_size)
+      sp.stop_ids.push_back(enc.tok().eos_id());
   }
+  const bool has_stop_strings =
+      !o.stop.empty() || std::any_of(prompts.begin(), prompts.end(), [](const Prompt& p) { return !p.stop.empty(); });
+  if (has_stop_strings && !enc.has_tokenizer())
+    throw Error("generate.stop", cat("stop strings are matched on decoded text: no tokenizer.json in '", o.model, "'"));
   std::vector<rollout::Request> reqs;
   for (size_t i = 0; i < prompts.size(); ++i) {
-    rollout::Request r{prompts[i], sp};
+    rollout::Request r{prompts[i].ids, sp};
+    r.params.stop = o.stop;
+    r.params.stop.insert(r.params.stop.end(), prompts[i].stop.begin(), prompts[i].stop.end());
     // One seed per line, a pure function of (--seed, line): a line's samples do not depend on
     // which other lines are in the file.
     const Rng mix(o.seed, 0x67656e);
@@ -152,16 +185,28 @@ int run(const Opts& o) {
   rollout::EngineOptions eo;
   eo.max_batch = o.max_batch;
   eo.kv_cache_bytes = size_t(o.kv_cache_mb * 1024 * 1024);
-  rollout::Engine engine(*dec, eo);
+  rollout::Engine engine(*dec, eo, enc.has_tokenizer() ? &enc.tok() : nullptr);
+  // Streaming: one sample, a tokenizer, and a terminal (or --stream).
+  const bool stream = reqs.size() == 1 && sp.n == 1 && enc.has_tokenizer() && !o.no_stream &&
+                      (o.stream || isatty(STDOUT_FILENO));
+  if (stream)
+    engine.on_text([](size_t, int64_t, const std::string& chunk) {
+      std::fwrite(chunk.data(), 1, chunk.size(), stdout);
+      std::fflush(stdout);
+    });
   const auto t0 = std::chrono::steady_clock::now();
   const auto res = engine.generate(reqs);
+  if (stream) {
+    std::fputc('\n', stdout);
+    std::fflush(stdout);
+  }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::string text;
   for (const auto& samples : res)
     for (const auto& s : samples) {
       Json j;
       j["completion_ids"] = s.ids;
-      if (enc.has_tokenizer()) j["completion"] = enc.tok().decode(s.ids, true);
+      if (enc.has_tokenizer()) j["completion"] = s.text;
       j["logprobs"] = s.logprobs;
       j["behaviour_logprobs"] = s.behaviour_logprobs;
       j["finish_reason"] = rollout::finish_reason_name(s.finish);
@@ -182,11 +227,11 @@ int run(const Opts& o) {
   return 0;
 }
 
-Registrar reg({"generate", "sample completions of token prompts with the rollout engine (KV cache)", [](CLI::App& sub) {
+Registrar reg({"generate", "sample completions of prompts (token ids, text or chat) with the rollout engine (KV cache)", [](CLI::App& sub) {
                  auto o = std::make_shared<Opts>();
                  sub.add_option("--model", o->model, "HF model folder")->required();
                  sub.add_option("--adapter", o->adapter, "PEFT LoRA adapter folder to apply to the model");
-                 sub.add_option("--data", o->data, "JSONL: {\"input_ids\": [...]} or {\"prompt\": text | messages} per line");
+                 sub.add_option("--data", o->data, "JSONL: {\"input_ids\": [...]} or {\"prompt\": text | messages}, optional \"stop\", per line");
                  sub.add_option("--prompt", o->prompt, "one text prompt (instead of --data)");
                  sub.add_flag("--chat", o->chat, "render prompts with the model's chat template (generation prompt added)");
                  sub.add_option("--out", o->out, "JSONL output (default: stdout)");
@@ -201,6 +246,10 @@ Registrar reg({"generate", "sample completions of token prompts with the rollout
                  sub.add_option("--n", o->sp.n, "samples per prompt")->capture_default_str();
                  sub.add_option("--seed", o->seed, "sampling seed (each line derives its own)")->capture_default_str();
                  sub.add_option("--stop-id", o->stop_ids, "extra stop token id (repeatable)");
+                 sub.add_option("--stop", o->stop, "stop string, matched on the decoded text (repeatable)");
+                 sub.add_flag("--include-stop-str-in-output", o->include_stop, "keep the stop string at the end of the completion text");
+                 sub.add_flag("--stream", o->stream, "stream a single sample's text to stdout (default when stdout is a terminal)");
+                 sub.add_flag("--no-stream", o->no_stream, "do not stream, even to a terminal");
                  sub.add_flag("--ignore-eos", o->ignore_eos, "do not stop at the eos ids of config.json and generation_config.json");
                  sub.add_option("--max-batch", o->max_batch, "most sequences decoded together")->capture_default_str();
                  sub.add_option("--kv-cache-mb", o->kv_cache_mb, "KV cache budget in MiB")->capture_default_str();

@@ -4,9 +4,11 @@
 #include <chrono>
 #include <deque>
 #include <map>
+#include <memory>
 
 #include "backend/registry.h"
 #include "model/incremental.h"
+#include "rollout/stop_strings.h"
 
 namespace tandem::rollout {
 
@@ -27,11 +29,13 @@ struct Row {
   int32_t slot;
   int32_t last = -1;
   TokenHistory history;
+  std::unique_ptr<TextTracker> text;  // with a tokenizer
 };
 
 }  // namespace
 
-Engine::Engine(const model::Decoder& dec, EngineOptions opt) : dec_(dec), opt_(opt) {
+Engine::Engine(const model::Decoder& dec, EngineOptions opt, const tokenizer::Tokenizer* tok)
+    : dec_(dec), opt_(opt), tok_(tok) {
   if (opt_.max_batch < 1) throw Error("rollout.max_batch", cat("expected >= 1, got ", opt_.max_batch));
 }
 
@@ -44,6 +48,8 @@ std::vector<std::vector<Sample>> Engine::generate(const std::vector<Request>& re
     const Request& r = requests[i];
     const std::string where = cat("rollout.request[", i, "]");
     r.params.validate(where);
+    if (!r.params.stop.empty() && !tok_)
+      throw Error(where + ".stop", "stop strings are matched on decoded text, expected a tokenizer (the model folder has none)");
     if (r.prompt.empty()) throw Error(where + ".prompt", "expected at least one token, got an empty prompt");
     for (size_t t = 0; t < r.prompt.size(); ++t)
       if (r.prompt[t] < 0 || r.prompt[t] >= cfg.vocab_size)
@@ -95,19 +101,37 @@ std::vector<std::vector<Sample>> Engine::generate(const std::vector<Request>& re
     smp.behaviour_logprobs.push_back(c.behaviour_logprob);
     if (p.has_penalties()) row.history.add(c.id);
     row.last = c.id;
-    if (std::find(p.stop_ids.begin(), p.stop_ids.end(), c.id) != p.stop_ids.end()) {
-      smp.finish = FinishReason::kStop;
-      return false;
-    }
+    bool more = true;
     smp.finish = FinishReason::kLength;
-    return int64_t(smp.ids.size()) < p.max_new_tokens;
+    if (row.text && row.text->add(c.id)) {
+      smp.finish = FinishReason::kStop;
+      more = false;
+    } else if (std::find(p.stop_ids.begin(), p.stop_ids.end(), c.id) != p.stop_ids.end()) {
+      smp.finish = FinishReason::kStop;
+      more = false;
+    } else {
+      more = int64_t(smp.ids.size()) < p.max_new_tokens;
+    }
+    if (row.text) {
+      if (!more) row.text->finish();
+      if (on_text_) {
+        const std::string chunk = row.text->take_ready();
+        if (!chunk.empty()) on_text_(size_t(row.item.req), row.item.sample, chunk);
+      }
+      if (!more) smp.text = row.text->text();
+    }
+    return more;
   };
 
   while (!waiting.empty() || !rows.empty()) {
     // Admit waiting items into free slots; items of one request share one prefill.
     std::vector<Row> admitted;
     while (!waiting.empty() && !free_slots.empty()) {
-      admitted.push_back({waiting.front(), free_slots.back(), -1, {}});
+      admitted.push_back({waiting.front(), free_slots.back(), -1, {}, nullptr});
+      if (tok_) {
+        const SamplingParams& p = requests[size_t(waiting.front().req)].params;
+        admitted.back().text = std::make_unique<TextTracker>(*tok_, p.stop, p.include_stop_str_in_output);
+      }
       waiting.pop_front();
       free_slots.pop_back();
     }

@@ -23,6 +23,8 @@ void SamplingParams::validate(const std::string& where) const {
   if (!std::isfinite(frequency_penalty)) bad("frequency_penalty", "a finite value", frequency_penalty);
   if (max_new_tokens < 1) bad("max_new_tokens", ">= 1", double(max_new_tokens));
   if (n < 1) bad("n", ">= 1", double(n));
+  for (size_t i = 0; i < stop.size(); ++i)
+    if (stop[i].empty()) throw Error(cat(where, ".stop"), cat("expected non-empty stop strings, got an empty one at index ", i));
 }
 
 void TokenHistory::set_prompt(const std::vector<int32_t>& ids) {

@@ -32,6 +32,10 @@ struct SamplingParams {
   float repetition_penalty = 1.f, presence_penalty = 0.f, frequency_penalty = 0.f;
   int64_t max_new_tokens = 16;
   std::vector<int32_t> stop_ids = {};  // generation ends after emitting one of these (it is kept)
+  // Generation ends when the decoded text holds one of these (rollout/stop_strings.h); the text
+  // ends before it unless include_stop_str_in_output. Needs the engine to have a tokenizer.
+  std::vector<std::string> stop = {};
+  bool include_stop_str_in_output = false;
   int64_t n = 1;                  // samples per prompt
   uint64_t seed = 0;              // sample j of a request draws from stream j of this seed
 

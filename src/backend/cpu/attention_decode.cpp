@@ -1,7 +1,8 @@
 // Generation's attention: writing new keys/values into the per-slot KV cache, and one query per
 // row against its slot's cached keys (decode). Work is split per (row, kv head); the H/K query
 // heads of a GQA group go through one small GEMM for the scores and one for the output, as the
-// training kernel does per block of queries.
+// training kernel does per block of queries (gemm_small.cpp's kernels: a library call per head
+// costs more than the arithmetic at these sizes).
 // Deliberately not here: prefill, which runs the training kernel (attention.cpp) over the prompt
 // tokens so that the prompt's activations are the ones training computes.
 #include <omp.h>
@@ -62,7 +63,8 @@ void attention_decode(const float* q, const float* k_cache, const float* v_cache
           const float inv = 1.f / sum;
           for (j = 0; j < L; ++j) Sg[j] *= inv;
         }
-        sgemm(false, false, G, D, L, 1.f, S.data(), L, V0, kw, 0.f, out + (r * s.H + kh * G) * D, D);
+        float* O = out + (r * s.H + kh * G) * D;
+        if (!sgemm_small_nn(G, D, L, S.data(), L, V0, kw, O, D)) sgemm(false, false, G, D, L, 1.f, S.data(), L, V0, kw, 0.f, O, D);
       }
   }
 }

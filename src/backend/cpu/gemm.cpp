@@ -1,5 +1,7 @@
 // GEMM dispatch. oneDNN's sgemm is the default: measured here it matches or beats OpenBLAS on the
-// model's shapes (bench/kernels/gemm_bench.cpp), and it is unaffected by OPENBLAS_CORETYPE.
+// model's shapes (bench/kernels/gemm_bench.cpp), and it is unaffected by OPENBLAS_CORETYPE. A B^T
+// with few rows (batched decode) goes to gemm_small.cpp, which does not re-pack B per call
+// (TANDEM_DEBUG_GEMM=onednn or openblas turns that off, for benchmarking).
 #include <cblas.h>
 #include <dnnl.h>
 
@@ -12,11 +14,16 @@
 namespace tandem::cpu {
 
 namespace {
+const char* debug_gemm() {
+  static const char* v = std::getenv("TANDEM_DEBUG_GEMM");
+  return v ? v : "";
+}
 bool use_openblas() {
-  static const bool v = [] {
-    const char* e = std::getenv("TANDEM_DEBUG_GEMM");
-    return e && std::strcmp(e, "openblas") == 0;
-  }();
+  static const bool v = std::strcmp(debug_gemm(), "openblas") == 0;
+  return v;
+}
+bool use_small() {
+  static const bool v = debug_gemm()[0] == 0;
   return v;
 }
 }  // namespace
@@ -29,6 +36,9 @@ void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const
       for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.f ? 0.f : beta * C[i * ldc + j];
     return;
   }
+  if (!ta && tb && M <= kSmallGemmM && use_small() &&
+      sgemm_small_nt(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc))
+    return;
   if (use_openblas()) {
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(M), int(N), int(K),
                 alpha, A, int(lda), B, int(ldb), beta, C, int(ldc));

@@ -17,6 +17,16 @@ constexpr int64_t kMinParallelElems = int64_t(1) << 16;
 // on the calling thread only.
 void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
            const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+// sgemm's path for A B^T with M <= kSmallGemmM (gemm_small.cpp): B read once in place, threads
+// over N. False when the CPU lacks AVX2/FMA (the caller then uses oneDNN). 16: measured on a decode
+// step's GEMMs (bench/kernels/gemm_small_bench.cpp) it beats oneDNN at M = 1 and 16, loses at 32, 64.
+constexpr int64_t kSmallGemmM = 16;
+bool sgemm_small_nt(int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B,
+                    int64_t ldb, float beta, float* C, int64_t ldc);
+// C[M,N] = A[M,K] B[K,N] on the calling thread, for tiny M and N (decode attention's probabilities
+// times values); false unless AVX2/FMA and N % 8 == 0.
+bool sgemm_small_nn(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
+                    int64_t ldc);
 
 void rmsnorm_forward(const float* x, const float* w, float* y, float* rstd, int64_t R, int64_t C, float eps);
 void rmsnorm_backward(const float* dy, const float* x, const float* w, const float* rstd, float* dx, float* dw,

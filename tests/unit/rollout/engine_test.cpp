@@ -71,6 +71,10 @@ TEST_F(EngineTest, NSamplesAreIndependentStreams) {
   // Sample j draws from stream j: it does not depend on how many samples were asked for.
   EXPECT_EQ(two[0][0].ids, three[0][0].ids);
   EXPECT_EQ(two[0][1].ids, three[0][1].ids);
+  // The three samples share one prefill of the prompt (its cache rows are copied).
+  Engine eng(*dec_);
+  eng.generate({req({4, 8, 15, 16, 23, 42}, 99, 3, 12)});
+  EXPECT_EQ(eng.stats().prefill_tokens, 6);
 }
 
 TEST_F(EngineTest, MaxNewTokensAndStopIds) {
