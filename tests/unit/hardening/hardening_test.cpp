@@ -125,3 +125,16 @@ TEST(Limits, TemplateRecursionOutputAndLoops) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Limits, TokenSequenceLength) {
+  Json line;
+  line["input_ids"] = std::vector<int>((size_t(1) << 22) + 1, 1);
+  std::string msg = expect_error([&] { (void)data::parse_input_ids(line, "x.jsonl:1", -1, 1, "test.data"); });
+  EXPECT_NE(msg.find("more than the limit"), std::string::npos) << msg;
+  line["input_ids"] = Json::array({1, 2, 3});
+  EXPECT_EQ(data::parse_input_ids(line, "x.jsonl:1", -1, 1, "test.data").size(), 3u);
+}
+
+}  // namespace
