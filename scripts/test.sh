@@ -40,10 +40,12 @@ if [ $asan -eq 1 ]; then
 fi
 
 if [ $fuzz -eq 1 ]; then
-  if command -v "${FUZZ_CXX:-clang++-14}" >/dev/null; then
+  cxx=${FUZZ_CXX:-clang++-14}
+  # clang-14 and libclang-rt-14-dev (the libFuzzer and sanitizer runtimes) are both needed.
+  if command -v "$cxx" >/dev/null && [ -e "$("$cxx" -print-resource-dir)/lib/linux/libclang_rt.fuzzer-x86_64.a" ]; then
     scripts/fuzz.sh --seconds "${TANDEM_FUZZ_SECONDS:-30}"
     stamp "fuzz smoke run passed"
   else
-    echo "test.sh: ${FUZZ_CXX:-clang++-14} not installed, fuzz harnesses not run"
+    echo "test.sh: $cxx or libclang-rt-14-dev not installed, fuzz harnesses not run"
   fi
 fi
