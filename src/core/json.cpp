@@ -1,8 +1,15 @@
 #include "core/json.h"
 
+#include <filesystem>
+#include <system_error>
+
 #include "core/file.h"
 
 namespace tandem {
+
+// Larger than any real config, tokenizer.json (33 MB for Gemma 3) or index; a hostile file
+// past it would cost ~10x its size in parsed form.
+constexpr uintmax_t kMaxJsonFileBytes = uintmax_t(256) << 20;
 
 Json parse_json(const std::string& text, const std::string& origin, const std::string& where) {
   try {
@@ -14,6 +21,11 @@ Json parse_json(const std::string& text, const std::string& origin, const std::s
 
 Json read_json_file(const std::string& path, const std::string& where) {
   if (!file_exists(path)) throw Error(where, cat("file not found: ", path));
+  std::error_code ec;
+  const uintmax_t bytes = std::filesystem::file_size(path, ec);
+  if (!ec && bytes > kMaxJsonFileBytes)
+    throw Error(where, cat("JSON file of ", bytes, " bytes exceeds the limit of ", kMaxJsonFileBytes, " bytes (", path,
+                           ")"));
   return parse_json(read_file(path), path, where);
 }
 

@@ -5,6 +5,10 @@
 
 namespace tandem::data {
 
+// Above any model's context (the longest are ~1M tokens): a line past it is a broken or hostile
+// file, refused before its ids are copied.
+constexpr size_t kMaxSequenceTokens = size_t(1) << 22;
+
 void for_each_jsonl_line(
     const std::string& path, const std::string& where,
     const std::function<void(const Json& line, const std::string& origin, const std::string& raw)>& fn) {
@@ -28,6 +32,8 @@ std::vector<int32_t> parse_input_ids(const Json& line, const std::string& origin
   if (!ids.is_array() || ids.size() < min_len)
     throw Error(where, cat(origin, ": input_ids: expected a list of at least ", min_len, " integer", min_len == 1 ? "" : "s",
                            ", got ", ids.dump().substr(0, 80)));
+  if (ids.size() > kMaxSequenceTokens)
+    throw Error(where, cat(origin, ": input_ids: ", ids.size(), " tokens, more than the limit of ", kMaxSequenceTokens));
   std::vector<int32_t> out;
   out.reserve(ids.size());
   for (size_t i = 0; i < ids.size(); ++i) {

@@ -8,6 +8,9 @@
 
 namespace tandem::model {
 
+// Any one dimension (a limit of its own: see the shape check).
+constexpr uint64_t kMaxDimSize = uint64_t(1) << 48;
+
 namespace {
 const char* kWhere = "model.safetensors";
 }
@@ -52,6 +55,10 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : map_(std::make_share
       if (!d.is_number_unsigned() && !(d.is_number_integer() && d.get<int64_t>() >= 0))
         throw Error(w + ".shape", cat("dimensions must be non-negative integers, got ", shp.dump(), " (", path, ")"));
       const uint64_t v = d.get<uint64_t>();
+      // Checked on its own: after a 0 dimension the product check below passes any value, and a
+      // dimension past INT64_MAX would turn negative in Shape.
+      if (v > kMaxDimSize)
+        throw Error(w + ".shape", cat("dimension ", v, " exceeds the limit of ", kMaxDimSize, " (", path, ")"));
       if (v != 0 && numel > std::numeric_limits<uint64_t>::max() / 16 / v)
         throw Error(w + ".shape", cat("element count overflows: ", shp.dump(), " (", path, ")"));
       numel *= v;

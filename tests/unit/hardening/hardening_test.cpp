@@ -1,0 +1,140 @@
+// Hardening: (1) replays every input of tests/regression/<harness>/ (inputs that once crashed,
+// hung or tripped a sanitizer in a fuzz harness) through the same entry points as fuzz/, built
+// with the normal compiler, so a fixed bug that comes back fails CTest without libFuzzer;
+// (2) checks that each resource limit a hostile file can hit is enforced with a clear error.
+// Not here: the fuzzing itself (scripts/fuzz.sh), the parsers' ordinary behaviour (their tests).
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "../../../fuzz/targets.h"
+#include "core/error.h"
+#include "model/safetensors.h"
+#include "testing/testing.h"
+#include "tokenizer/jinja/template.h"
+
+namespace fs = std::filesystem;
+using namespace tandem;
+
+namespace {
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::ostringstream os;
+  os << f.rdbuf();
+  return os.str();
+}
+
+std::string expect_error(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected a tandem::Error";
+  return "";
+}
+
+TEST(Regression, EveryHarnessFolderReplays) {
+  const fs::path root = fs::path(tandem::testing::source_dir()) / "tests/regression";
+  size_t replayed = 0;
+  for (const auto& t : fuzz::kTargets) {
+    const fs::path dir = root / t.name;
+    if (!fs::is_directory(dir)) continue;
+    for (const auto& f : fs::directory_iterator(dir)) {
+      if (!f.is_regular_file() || f.path().filename() == "README") continue;
+      SCOPED_TRACE(f.path().string());
+      const std::string bytes = slurp(f.path());
+      t.fn(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());  // must return, not crash
+      ++replayed;
+    }
+  }
+  // Every folder must belong to a harness: a typo would silently skip its inputs.
+  for (const auto& d : fs::directory_iterator(root)) {
+    bool known = false;
+    for (const auto& t : fuzz::kTargets) known |= d.path().filename() == t.name;
+    EXPECT_TRUE(known || !d.is_directory()) << d.path() << " is not the name of a harness in fuzz/targets.h";
+  }
+  EXPECT_GT(replayed, 0u);
+}
+
+std::string safetensors_bytes(const std::string& header) {
+  std::string h = header;
+  h.append((8 - h.size() % 8) % 8, ' ');
+  std::string out(8, '\0');
+  const uint64_t n = h.size();
+  std::memcpy(out.data(), &n, 8);
+  return out + h;
+}
+
+TEST(Limits, SafetensorsHeaderSize) {
+  tandem::testing::TempDir tmp("hardening");
+  std::string bytes(16, '\0');
+  const uint64_t n = model::SafetensorsFile::kMaxHeaderBytes + 1;
+  std::memcpy(bytes.data(), &n, 8);
+  std::ofstream(tmp.file("a.safetensors"), std::ios::binary) << bytes;
+  const std::string msg = expect_error([&] { model::SafetensorsFile f(tmp.file("a.safetensors")); });
+  EXPECT_NE(msg.find("-byte limit"), std::string::npos) << msg;
+}
+
+TEST(Limits, SafetensorsDimensionsAndOverflow) {
+  tandem::testing::TempDir tmp("hardening");
+  const std::pair<const char*, const char*> cases[] = {
+      // A 0 dimension first makes the product check pass; the huge one must still be refused.
+      {R"({"w": {"dtype": "F32", "shape": [0, 18446744073709551615], "data_offsets": [0, 0]}})", "exceeds the limit"},
+      {R"({"w": {"dtype": "F32", "shape": [4294967296, 4294967296, 16], "data_offsets": [0, 0]}})", "overflows"},
+      {R"({"w": {"dtype": "F32", "shape": [1,1,1,1,1,1,1,1,1], "data_offsets": [0, 4]}})", "at most 8 dimensions"},
+  };
+  for (const auto& [header, want] : cases) {
+    std::ofstream(tmp.file("a.safetensors"), std::ios::binary | std::ios::trunc) << safetensors_bytes(header);
+    const std::string msg = expect_error([&] { model::SafetensorsFile f(tmp.file("a.safetensors")); });
+    EXPECT_NE(msg.find(want), std::string::npos) << header << " -> " << msg;
+  }
+}
+
+TEST(Limits, JsonFileSize) {
+  tandem::testing::TempDir tmp("hardening");
+  const std::string path = tmp.file("config.json");
+  { std::ofstream f(path); f << "{}"; }
+  fs::resize_file(path, (uintmax_t(256) << 20) + 1);  // sparse: no real disk use
+  const std::string msg = expect_error([&] { (void)read_json_file(path, "test.config"); });
+  EXPECT_NE(msg.find("exceeds the limit"), std::string::npos) << msg;
+}
+
+TEST(Limits, TemplateRecursionOutputAndLoops) {
+  using tokenizer::jinja::RenderLimits;
+  using tokenizer::jinja::Template;
+  const Template rec("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}");
+  EXPECT_NE(expect_error([&] { (void)rec.render({}); }).find("nested deeper than"), std::string::npos);
+  RenderLimits small;
+  small.max_output_bytes = 1000;
+  const Template big("{% for i in range(100) %}{{ 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' }}{% endfor %}");
+  EXPECT_NE(expect_error([&] { (void)big.render({}, small); }).find("exceeds the limit"), std::string::npos);
+  // Output hidden in a set block counts too.
+  const Template hidden("{% set x %}{% for i in range(100) %}{{ 'xxxxxxxxxxxxxxxxxxxx' }}{% endfor %}{% endset %}ok");
+  EXPECT_NE(expect_error([&] { (void)hidden.render({}, small); }).find("exceeds the limit"), std::string::npos);
+  small.max_loop_iterations = 1000;
+  const Template loops("{% for i in range(100) %}{% for j in range(100) %}{% endfor %}{% endfor %}");
+  EXPECT_NE(expect_error([&] { (void)loops.render({}, small); }).find("iterations"), std::string::npos);
+  // Deep nesting in the source is a syntax error, not a stack overflow.
+  const std::string deep = "{{ " + std::string(5000, '(') + "1" + std::string(5000, ')') + " }}";
+  EXPECT_NE(expect_error([&] { Template t(deep); }).find("nested deeper than"), std::string::npos);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Limits, TokenSequenceLength) {
+  Json line;
+  line["input_ids"] = std::vector<int>((size_t(1) << 22) + 1, 1);
+  std::string msg = expect_error([&] { (void)data::parse_input_ids(line, "x.jsonl:1", -1, 1, "test.data"); });
+  EXPECT_NE(msg.find("more than the limit"), std::string::npos) << msg;
+  line["input_ids"] = Json::array({1, 2, 3});
+  EXPECT_EQ(data::parse_input_ids(line, "x.jsonl:1", -1, 1, "test.data").size(), 3u);
+}
+
+}  // namespace
