@@ -7,6 +7,7 @@
 #include "core/threads.h"
 #include "data/collate.h"
 #include "data/dataset.h"
+#include "data/micro_batch.h"
 #include "data/stream.h"
 #include "model/decoder.h"
 #include "train/trainer.h"
@@ -14,13 +15,6 @@
 namespace tandem::train {
 
 namespace {
-
-std::vector<data::TokenSeq> seqs_of(std::vector<data::SftExample>&& exs) {
-  std::vector<data::TokenSeq> seqs;
-  seqs.reserve(exs.size());
-  for (auto& e : exs) seqs.push_back(std::move(e.seq));
-  return seqs;
-}
 
 // SFT and DFT over the trained tokens of the whole accumulated step.
 class SftAlgorithm final : public Algorithm {
@@ -51,20 +45,8 @@ class SftAlgorithm final : public Algorithm {
     StepResult r;
     const data::DataStats before = stream_.stats();
     for (int64_t m = 0; m < cfg_.gradient_accumulation_steps; ++m) {
-      // Every rank walks the same global order and keeps its own slice of each micro-batch.
-      std::vector<data::SftExample> mine;
-      if (cfg_.data.max_tokens_per_batch > 0) {
-        for (int k = 0; k < comm_.size(); ++k) {
-          auto b = stream_.next_by_tokens(cfg_.data.max_tokens_per_batch);
-          if (k == comm_.rank()) mine = std::move(b);
-        }
-      } else {
-        const int64_t b = cfg_.per_device_train_batch_size;
-        auto all = stream_.next_batch(size_t(b * comm_.size()));
-        mine.assign(std::make_move_iterator(all.begin() + b * comm_.rank()),
-                    std::make_move_iterator(all.begin() + b * (comm_.rank() + 1)));
-      }
-      mbs.push_back(data::collate(seqs_of(std::move(mine)), cfg_.data.packing, cfg_.data.max_length));
+      mbs.push_back(data::next_sft_micro_batch(stream_, cfg_.data, cfg_.per_device_train_batch_size, comm_.rank(),
+                                               comm_.size()));
       n_trained += mbs.back().n_trained;
       r.tokens += mbs.back().tokens();
     }
