@@ -61,13 +61,7 @@ struct PrefRun {
   }
 };
 
-std::vector<Json> metrics(const std::string& dir) {
-  std::ifstream in(dir + "/metrics.jsonl");
-  std::vector<Json> rows;
-  std::string line;
-  while (std::getline(in, line)) rows.push_back(Json::parse(line));
-  return rows;
-}
+std::vector<Json> metrics(const std::string& dir) { return testing::read_jsonl(dir + "/metrics.jsonl"); }
 
 struct Case {
   const char* algo;

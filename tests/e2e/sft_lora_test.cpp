@@ -50,12 +50,7 @@ struct LoraRun {
   }
 };
 
-std::vector<Json> metrics(const std::string& dir) {
-  std::ifstream in(dir + "/metrics.jsonl");
-  std::vector<Json> rows;
-  for (std::string line; std::getline(in, line);) rows.push_back(Json::parse(line));
-  return rows;
-}
+std::vector<Json> metrics(const std::string& dir) { return testing::read_jsonl(dir + "/metrics.jsonl"); }
 
 int64_t optimizer_numel(const std::string& checkpoint) {
   model::SafetensorsFile f(checkpoint + "/optimizer.safetensors");

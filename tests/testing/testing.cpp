@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "core/rng.h"
@@ -126,5 +127,13 @@ int run_command(const std::string& cmd, std::string* output) {
 }
 
 bool have_debian_torch() { return run_command(debian_python() + " -c 'import torch' >/dev/null 2>&1") == 0; }
+
+std::vector<Json> read_jsonl(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<Json> rows;
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) rows.push_back(Json::parse(line));
+  return rows;
+}
 
 }  // namespace tandem::testing

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/json.h"
 #include "tensor/tensor.h"
 
 namespace tandem::testing {
@@ -57,6 +58,8 @@ std::string debian_python();              // /usr/bin/python3 (python3-torch, py
 std::string node_modules_dir();           // tests/node_modules installed by scripts/setup.sh
 // Runs a shell command, returns its exit code; stdout+stderr go to *output when given.
 int run_command(const std::string& cmd, std::string* output = nullptr);
+// Every non-blank line of a JSONL file (metrics.jsonl, a command's --out), parsed; none when absent.
+std::vector<Json> read_jsonl(const std::string& path);
 // Skips the calling test (GTEST_SKIP must be in the test body, so this only tells whether to).
 bool have_debian_torch();
 

