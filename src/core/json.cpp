@@ -11,7 +11,28 @@ namespace tandem {
 // past it would cost ~10x its size in parsed form.
 constexpr uintmax_t kMaxJsonFileBytes = uintmax_t(256) << 20;
 
+size_t json_too_deep_at(std::string_view text) {
+  size_t depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth) return i;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return std::string_view::npos;
+}
+
 Json parse_json(const std::string& text, const std::string& origin, const std::string& where) {
+  if (const size_t at = json_too_deep_at(text); at != std::string_view::npos)
+    throw Error(where, cat("JSON in ", origin, " nests deeper than ", kMaxJsonDepth, " levels at byte ", at));
   try {
     return Json::parse(text);
   } catch (const Json::parse_error& e) {
