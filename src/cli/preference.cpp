@@ -5,6 +5,7 @@
 #include "cli/command.h"
 #include "train/config_fields.h"
 #include "train/pref_trainer.h"
+#include "train/reference.h"
 #include "train/reward_model.h"
 
 namespace tandem::cli {
@@ -23,7 +24,8 @@ int run(const Opts& o) {
   const std::string& yaml = r.yaml;
   std::fprintf(stderr, "tandem %s: resolved config\n%s", o.algorithm.c_str(), yaml.c_str());
 
-  std::unique_ptr<model::Decoder> policy, ref;
+  std::unique_ptr<model::Decoder> policy;
+  train::Reference ref;
   if (train::objective_is_reward_model(obj)) {
     policy = train::load_reward_model(cfg.model_name_or_path, uint64_t(cfg.seed));
   } else {
@@ -31,8 +33,7 @@ int run(const Opts& o) {
     if (policy->config().sequence_classification)
       throw Error("model_name_or_path", cat("'", cfg.model_name_or_path, "' is a reward model (",
                                             policy->config().architecture, "); ", o.algorithm, " trains a causal LM"));
-    if (train::objective_needs_ref(obj))
-      ref = model::Decoder::load(cfg.pref.ref_model_name_or_path.empty() ? cfg.model_name_or_path : cfg.pref.ref_model_name_or_path);
+    if (train::objective_needs_ref(obj)) ref = train::make_reference(cfg, *policy, cfg.pref.ref_model_name_or_path);
   }
   auto splits = train::load_preference_splits(cfg, train::objective_is_unpaired(obj));
   train::PreferenceAlgorithm algo(cfg, *policy, std::move(ref), std::move(splits.train), std::move(splits.eval));

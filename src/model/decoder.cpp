@@ -66,6 +66,25 @@ void share_scratch(const LayerCache& from, LayerCache& to) {
   to.h1 = from.h1, to.q = from.q, to.k = from.k, to.v = from.v, to.h2 = from.h2, to.act = from.act;
 }
 
+// Row n of the LM head predicts token n + 1 (batch.h's per-token convention).
+Tensor to_rows(const SavedActivations& s, const Tensor& per_token) {
+  if (!per_token.defined()) return Tensor();
+  const int64_t N = s.batch.N();
+  Tensor rows = Tensor::zeros({N});
+  const int32_t* tg = s.targets.i32();
+  for (int64_t n = 0; n + 1 < N; ++n)
+    if (tg[n] >= 0) rows.f32()[n] = per_token.f32()[n + 1];
+  return rows;
+}
+
+void to_tokens(const SavedActivations& s, const Tensor& rows, Tensor& per_token) {
+  const int64_t N = s.batch.N();
+  per_token = Tensor::zeros({N});
+  const int32_t* tg = s.targets.i32();
+  for (int64_t n = 0; n + 1 < N; ++n)
+    if (tg[n] >= 0) per_token.f32()[n + 1] = rows.f32()[n];
+}
+
 size_t bytes_of(const LayerCache& c) {
   size_t b = 0;
   for (const Tensor* t : {&c.x_in, &c.rstd1, &c.qkv, &c.attn, &c.lse, &c.x_mid, &c.rstd2, &c.gate_up})
@@ -139,8 +158,7 @@ Tensor& Decoder::trainable_grads() { return lora_ ? lora_->grads().flat : grads(
 const std::vector<NamedParam>& Decoder::trainable_named() const { return lora_ ? lora_->weights().named : w_->named; }
 const std::vector<NamedParam>& Decoder::trainable_grads_named() { return lora_ ? lora_->grads().named : grads().named; }
 
-LoraDropout Decoder::lora_dropout(int64_t l, LoraTarget t) const {
-  const SavedActivations& s = *saved_;
+LoraDropout Decoder::lora_dropout(const SavedActivations& s, int64_t l, LoraTarget t) const {
   if (!s.lora_drop) return {};
   return {float(lora_->config().dropout), lora_->dropout_seed, (s.lora_step << 20) | (uint64_t(l) << 3) | uint64_t(t)};
 }
@@ -160,14 +178,13 @@ void Decoder::ensure_rope(int64_t n_pos) {
   rope_ = make_rope_table(cfg_, rope_len_);
 }
 
-void Decoder::layer_forward(int64_t l, const Tensor& x_in, LayerCache& c, Tensor& x_out) {
+void Decoder::layer_forward(const SavedActivations& s, int64_t l, const Tensor& x_in, LayerCache& c, Tensor& x_out) {
   const LayerWeights& w = w_->layers[l];
   const float eps = float(cfg_.rms_norm_eps);
-  const SavedActivations& s = *saved_;
   const LoraLayer* a = s.lora_on ? &lora_->weights().layers[l] : nullptr;
   auto lora = [&](LoraTarget t, const Tensor& x, Tensor& y) {
     if (a && a->t[int(t)].a.defined())
-      lora_forward(ops_, a->t[int(t)], lora_dims(cfg_, t), lora_->scale(), lora_dropout(l, t), x, y);
+      lora_forward(ops_, a->t[int(t)], lora_dims(cfg_, t), lora_->scale(), lora_dropout(s, l, t), x, y);
   };
   ops_.rmsnorm_forward(x_in, w.attn_norm, eps, c.h1, c.rstd1);
   ops_.gemm(false, true, 1.f, c.h1, w.wqkv, 0.f, c.qkv);
@@ -193,21 +210,21 @@ void Decoder::layer_forward(int64_t l, const Tensor& x_in, LayerCache& c, Tensor
   lora(LoraTarget::kDown, c.act, x_out);
 }
 
-void Decoder::run_trunk(const TokenBatch& batch, const ForwardOptions& opt) {
+std::unique_ptr<SavedActivations> Decoder::run_trunk(const TokenBatch& batch, const ForwardOptions& opt) {
   if (opt.value && !w_->score.defined())
     throw Error("model.forward.value", "the model has no score head (score.weight); load it with one");
   batch.validate(cfg_.vocab_size, cfg_.max_position_embeddings, "batch");
   const int64_t N = batch.N(), C = cfg_.hidden_size, L = cfg_.num_hidden_layers;
-  ensure_rope(batch.max_position() + 1);
-  saved_ = std::make_unique<SavedActivations>();
-  SavedActivations& s = *saved_;
+  ensure_rope(batch.max_position() + 1);  // grows only; a position's entry never changes
+  auto saved = std::make_unique<SavedActivations>();
+  SavedActivations& s = *saved;
   s.batch = batch;
   s.layout = batch.layout();
   s.tokens = i32_tensor(batch.tokens);
   s.positions = i32_tensor(batch.positions);
   s.targets = i32_tensor(batch.next_targets());
   s.opt = opt;
-  s.lora_on = lora_ && lora_->enabled;
+  s.lora_on = lora_ && lora_->enabled && opt.adapters;
   s.lora_drop = s.lora_on && opt.for_backward && lora_->config().dropout > 0;
   if (s.lora_drop) s.lora_step = lora_->dropout_step++;
 
@@ -233,35 +250,19 @@ void Decoder::run_trunk(const TokenBatch& batch, const ForwardOptions& opt) {
     if (!keep_all) share_kept(s.scratch, c);
     share_scratch(s.scratch, c);
     Tensor& out = (l + 1 < L) ? s.layers[l + 1].x_in : s.x_final;
-    layer_forward(l, c.x_in, c, out);
+    layer_forward(s, l, c.x_in, c, out);
   }
   s.hf = Tensor::empty({N, C});
   s.rstd_f = Tensor::empty({N});
   ops_.rmsnorm_forward(s.x_final, w_->final_norm, float(cfg_.rms_norm_eps), s.hf, s.rstd_f);
-}
-
-// Row n of the LM head predicts token n + 1 (batch.h's per-token convention).
-Tensor Decoder::to_rows(const Tensor& per_token) const {
-  if (!per_token.defined()) return Tensor();
-  const int64_t N = saved_->batch.N();
-  Tensor rows = Tensor::zeros({N});
-  const int32_t* tg = saved_->targets.i32();
-  for (int64_t n = 0; n + 1 < N; ++n)
-    if (tg[n] >= 0) rows.f32()[n] = per_token.f32()[n + 1];
-  return rows;
-}
-
-void Decoder::to_tokens(const Tensor& rows, Tensor& per_token) const {
-  const int64_t N = saved_->batch.N();
-  per_token = Tensor::zeros({N});
-  const int32_t* tg = saved_->targets.i32();
-  for (int64_t n = 0; n + 1 < N; ++n)
-    if (tg[n] >= 0) per_token.f32()[n + 1] = rows.f32()[n];
+  return saved;
 }
 
 ForwardOutputs Decoder::forward(const TokenBatch& batch, const ForwardOptions& opt) {
-  run_trunk(batch, opt);
-  SavedActivations& s = *saved_;
+  // Only a kept forward replaces saved_: an inference forward works in storage of its own.
+  std::unique_ptr<SavedActivations> local = run_trunk(batch, opt);
+  if (opt.for_backward) saved_ = std::move(local);
+  SavedActivations& s = opt.for_backward ? *saved_ : *local;
   const int64_t N = batch.N();
   ForwardOutputs out;
   Tensor logp_row = Tensor::zeros({N});
@@ -270,8 +271,8 @@ ForwardOutputs Decoder::forward(const TokenBatch& batch, const ForwardOptions& o
   // A sequence-classification model has no LM head: its log-probs are not defined and stay 0.
   if (!cfg_.sequence_classification)
     ops_.logprob_forward(s.hf, w_->output_embedding(), s.targets, logp_row, s.lse_row, s.ent_row);
-  to_tokens(logp_row, out.logp);
-  if (opt.entropy) to_tokens(s.ent_row, out.entropy);
+  to_tokens(s, logp_row, out.logp);
+  if (opt.entropy) to_tokens(s, s.ent_row, out.entropy);
   if (opt.value) {
     Tensor v = Tensor::empty({N, 1});
     ops_.gemm(false, true, 1.f, s.hf, w_->score, 0.f, v);
@@ -279,7 +280,6 @@ ForwardOutputs Decoder::forward(const TokenBatch& batch, const ForwardOptions& o
     for (int64_t n = 0; n < N; ++n)
       if (batch.segments[n] < 0) out.value.f32()[n] = 0.f;
   }
-  if (!opt.for_backward) saved_.reset();
   return out;
 }
 
@@ -293,7 +293,7 @@ ForwardOutputs Decoder::forward_backward(const TokenBatch& batch, const Tensor& 
       throw Error("model.forward_backward", cat("per-token weights must have B*T = ", batch.N(), " elements, got ", t->numel()));
   opt.for_backward = true;
   opt.entropy = opt.entropy || dentropy.defined();
-  run_trunk(batch, opt);
+  saved_ = run_trunk(batch, opt);
   check_trainable("model.forward_backward");
   SavedActivations& s = *saved_;
   const int64_t N = batch.N(), C = cfg_.hidden_size;
@@ -301,11 +301,11 @@ ForwardOutputs Decoder::forward_backward(const TokenBatch& batch, const Tensor& 
   Tensor dhf = Tensor::empty({N, C});
   Tensor frozen;  // undefined: the head's weight gradient is skipped
   Tensor& dW_out = lora_ ? frozen : grads().lm_head.defined() ? grads().lm_head : grads().embed;
-  ops_.logprob_fused(s.hf, w_->output_embedding(), s.targets, to_rows(dlogp), to_rows(dentropy), logp_row, ent_row,
+  ops_.logprob_fused(s.hf, w_->output_embedding(), s.targets, to_rows(s, dlogp), to_rows(s, dentropy), logp_row, ent_row,
                      dhf, dW_out);
   ForwardOutputs out;
-  to_tokens(logp_row, out.logp);
-  if (opt.entropy) to_tokens(ent_row, out.entropy);
+  to_tokens(s, logp_row, out.logp);
+  if (opt.entropy) to_tokens(s, ent_row, out.entropy);
   backward_trunk(dhf);
   return out;
 }
@@ -322,7 +322,7 @@ void Decoder::layer_backward(int64_t l, LayerCache& c, Tensor& dx) {
   LoraLayer* ga = lora_ ? &lora_->grads().layers[l] : nullptr;
   auto lora = [&](LoraTarget t, const Tensor& x, const Tensor& dy, Tensor& dx_in) {
     if (a && a->t[int(t)].a.defined())
-      lora_backward(ops_, a->t[int(t)], ga->t[int(t)], lora_dims(cfg_, t), lora_->scale(), lora_dropout(l, t), x, dy, dx_in);
+      lora_backward(ops_, a->t[int(t)], ga->t[int(t)], lora_dims(cfg_, t), lora_->scale(), lora_dropout(s, l, t), x, dy, dx_in);
   };
   Tensor none, norm_scratch = lora_ ? Tensor::zeros({C}) : Tensor();
   // Backward scratch, sized once per call; small next to the kept activations.
@@ -392,7 +392,7 @@ void Decoder::backward(const Tensor& dlogp, const Tensor& dentropy, const Tensor
   if (dvalue.defined() && !w_->score.defined())
     throw Error("model.backward.dvalue", "value gradient given but the model has no score head");
   check_trainable("model.backward");
-  const Tensor dl_row = to_rows(dlogp), de_row = to_rows(dentropy);
+  const Tensor dl_row = to_rows(s, dlogp), de_row = to_rows(s, dentropy);
   Tensor dhf = Tensor::zeros({N, C});
   Tensor frozen;  // undefined: the head's weight gradient is skipped
   Tensor& dW_out = lora_ ? frozen : grads().lm_head.defined() ? grads().lm_head : grads().embed;
@@ -420,7 +420,7 @@ void Decoder::backward_trunk(Tensor& dhf) {
     if (s.opt.recompute) {
       share_kept(s.scratch, c);
       Tensor out = Tensor::empty({N, C});
-      layer_forward(l, c.x_in, c, out);
+      layer_forward(s, l, c.x_in, c, out);
     }
     layer_backward(l, c, dx);
     s.layers[l] = LayerCache();  // release this block's activations as soon as they are used

@@ -23,6 +23,9 @@ struct ForwardOptions {
   bool value = false;         // also compute the scalar head at every token (needs a score head)
   bool for_backward = false;  // keep activations for backward()
   bool recompute = false;     // keep only block inputs; backward recomputes each block
+  // false: attached LoRA adapters are skipped, so this forward is exactly the base model's (bit for
+  // bit): the reference policy of DPO and RL under LoRA, with no second copy of the weights.
+  bool adapters = true;
 };
 
 struct ForwardOutputs {
@@ -53,8 +56,8 @@ class Decoder {
   void zero_grad();  // the trainable gradients (adapters' when attached, else the base's)
 
   // LoRA (lora.h). Attaching freezes the base: backward() then computes gradients of the adapters
-  // and of activations only, with no base gradient buffer. adapters()->enabled = false gives
-  // exactly the base model (the reference policy of DPO/RL) without a second copy of the weights.
+  // and of activations only, with no base gradient buffer. ForwardOptions::adapters = false (one
+  // forward) or adapters()->enabled = false (until switched back) gives exactly the base model.
   void attach_adapters(std::unique_ptr<LoraAdapters> adapters);
   std::unique_ptr<LoraAdapters> detach_adapters();
   LoraAdapters* adapters() { return lora_.get(); }
@@ -66,6 +69,8 @@ class Decoder {
   const std::vector<NamedParam>& trainable_named() const;
   const std::vector<NamedParam>& trainable_grads_named();
 
+  // An inference forward (for_backward = false) keeps nothing and leaves the activations of the
+  // last kept forward alone, so a reference forward may run between a kept forward and its backward.
   ForwardOutputs forward(const TokenBatch& batch, const ForwardOptions& opt);
   // Accumulates dJ/dtheta into grads() for J = sum(dlogp * logp) + sum(dentropy * entropy)
   // + sum(dvalue * value) over the batch of the last forward(for_backward = true). Each argument
@@ -82,14 +87,13 @@ class Decoder {
 
  private:
   void ensure_rope(int64_t n_pos);
-  void layer_forward(int64_t l, const Tensor& x_in, LayerCache& c, Tensor& x_out);
-  LoraDropout lora_dropout(int64_t l, LoraTarget t) const;  // of the kept forward (saved_)
+  void layer_forward(const SavedActivations& s, int64_t l, const Tensor& x_in, LayerCache& c, Tensor& x_out);
+  LoraDropout lora_dropout(const SavedActivations& s, int64_t l, LoraTarget t) const;
   void check_trainable(const char* where) const;
   void layer_backward(int64_t l, LayerCache& c, Tensor& dx);
-  void run_trunk(const TokenBatch& batch, const ForwardOptions& opt);  // embedding .. final norm
-  void backward_trunk(Tensor& dhf);                                   // final norm .. embedding
-  Tensor to_rows(const Tensor& per_token) const;                      // token convention -> head rows
-  void to_tokens(const Tensor& rows, Tensor& per_token) const;
+  // Embedding .. final norm into fresh activation storage (kept in saved_ by the caller that backwards).
+  std::unique_ptr<SavedActivations> run_trunk(const TokenBatch& batch, const ForwardOptions& opt);
+  void backward_trunk(Tensor& dhf);  // final norm .. embedding, from saved_
 
   ModelConfig cfg_;
   const Ops& ops_;

@@ -32,6 +32,7 @@ struct OnlineConfig : TrainConfig {
   bool ignore_eos = false;         // keep sampling past the model's eos ids
   // Objective knobs over the preset (-1 / "" = the preset's value).
   double beta = -1;                // KL coefficient (the `kl` term's weight, or the KL-in-reward coefficient)
+  std::string ref_model_name_or_path;  // "": the starting model (with LoRA, the policy's base: reference.h)
   double epsilon = -1, epsilon_high = -1;
   std::string loss_type;           // TRL names (grpo, bnpo, dr_grpo, dapo, cispo) or a loss_agg_mode
   Json objective = Json::object(); // full objective overrides (objective/config.h form)
@@ -74,6 +75,7 @@ struct OnlineConfig : TrainConfig {
     v("repetition_penalty", repetition_penalty, "repetition penalty (1: off)");
     v("ignore_eos", ignore_eos, "do not stop at the model's eos ids");
     v("beta", beta, "KL coefficient (-1: preset)");
+    v("ref_model_name_or_path", ref_model_name_or_path, "frozen reference model folder (default: the starting model)");
     v("epsilon", epsilon, "lower clip range (-1: preset)");
     v("epsilon_high", epsilon_high, "upper clip range (-1: epsilon, or the preset's)");
     v("loss_type", loss_type, "grpo | bnpo | dr_grpo | dapo | cispo | any loss_agg_mode (\"\": preset)");

@@ -6,6 +6,7 @@
 #include "data/input_ids.h"
 #include "model/decoder.h"
 #include "tokenizer/tokenizer.h"
+#include "train/reference.h"
 #include "train/trainer.h"
 #include "data/tokenized_jsonl.h"
 
@@ -113,7 +114,7 @@ class OnlineAlgorithm : public Algorithm {
   OnlineAlgorithm(model::Decoder& policy, const OnlineConfig& cfg, const ResolvedOnline& rc, const RewardFactory& make)
       : Algorithm(policy, cfg.model_name_or_path), cfg_(cfg), rc_(rc) {
     if (comm_.size() > 1) throw Error("online", "online RL runs on one rank for now; run it without mpirun");
-    if (rc.needs_ref) ref_ = model::Decoder::load(cfg.model_name_or_path);  // frozen copy of the starting weights
+    if (rc.needs_ref) ref_ = make_reference(cfg, policy, cfg.ref_model_name_or_path);
     const int64_t vocab = policy.config().vocab_size;
     std::vector<std::unique_ptr<reward::RewardFunction>> fns;
     std::vector<double> weights;
@@ -123,7 +124,7 @@ class OnlineAlgorithm : public Algorithm {
     if (!cfg.completions_file.empty()) given_ = read_given(cfg.completions_file, vocab, rc.num_generations, given_examples_);
     else prompts_ = read_prompt_ids(cfg.data.train_file, vocab);
     if (!prompts_.empty()) order_ = data::epoch_order(prompts_.size(), uint64_t(cfg.seed), epoch_);
-    step_ = std::make_unique<OnlineStep>(cfg_, rc_, policy, ref_.get(), *rewards_);
+    step_ = std::make_unique<OnlineStep>(cfg_, rc_, policy, ref_.model, *rewards_);
     log_info("online: ", cfg.algorithm, ", rollout batches of ", cfg.train_batch_size, " prompts x ", rc.num_generations, ", ",
              rc.ppo_epochs, " epoch(s) x ", cfg.num_mini_batches, " mini-batch(es) each",
              rc.critic ? "; value head on the policy trunk" : "", rc.needs_ref ? "; frozen reference" : "");
@@ -204,7 +205,7 @@ class OnlineAlgorithm : public Algorithm {
 
   const OnlineConfig& cfg_;
   const ResolvedOnline& rc_;
-  std::unique_ptr<model::Decoder> ref_;
+  Reference ref_;
   std::unique_ptr<RewardSet> rewards_;
   std::vector<data::PromptExample> prompts_;
   std::vector<std::unique_ptr<data::PromptExample>> given_examples_;

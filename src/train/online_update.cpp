@@ -17,6 +17,7 @@
 #include "objective/advantage.h"
 #include "objective/objective.h"
 #include "train/online_step.h"
+#include "train/reference.h"
 
 namespace tandem::train {
 
@@ -98,7 +99,7 @@ PreparedBatch OnlineStep::prepare(std::vector<RolloutSeq> seqs, int64_t rl_step,
     pb.ref_logp.assign(N, 0.f);
     for (auto [b0, b1] : chunks(B, c_.per_device_train_batch_size)) {
       const Packed p = pack(seqs, std::span(all).subspan(b0, b1 - b0));
-      const auto out = ref_->forward(p.batch, {});
+      const auto out = ref_->forward(p.batch, kReferenceForward);
       for (size_t k = 0; k < p.at.size(); ++k) pb.ref_logp[size_t(off[b0]) + k] = out.logp.f32()[p.at[k]];
     }
   }
