@@ -6,6 +6,7 @@
 #include "model/decoder.h"
 #include "reward/reward.h"
 #include "rollout/engine.h"
+#include "rollout/stop_ids.h"
 
 namespace tandem::cli {
 
@@ -26,8 +27,7 @@ EvalResult evaluate_greedy(const std::string& model_dir, const std::string& toke
   rollout::SamplingParams sp;
   sp.temperature = 0.f;  // greedy: the model's single best answer
   sp.max_new_tokens = max_new_tokens;
-  for (int64_t id : dec->config().eos_token_ids) sp.stop_ids.push_back(int32_t(id));
-  if (tok.eos_id() >= 0) sp.stop_ids.push_back(tok.eos_id());
+  sp.stop_ids = rollout::default_stop_ids(model_dir, dec->config(), &tok);
   std::vector<rollout::Request> reqs;
   for (const AdditionProblem& p : problems) reqs.push_back({question_ids(tok, tmpl, p.question), sp});
   rollout::Engine engine(*dec, {}, &tok);

@@ -12,7 +12,8 @@ DemoPlan demo_plan(bool quick) {
     p.task.demonstrations = 500;
     p.task.rl_prompts = 500;
     p.task.eval = 60;
-    p.sft_steps = 120;
+    p.sft_steps = 200;
+    p.sft_lr = 3e-3;
     p.rl_steps = 4;
     p.rl_prompts_per_step = 8;
     p.hybrid_steps = 4;

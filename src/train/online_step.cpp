@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "core/rng.h"
 #include "rollout/engine.h"
+#include "rollout/stop_ids.h"
 
 namespace tandem::train {
 
@@ -92,7 +93,8 @@ void RewardSet::score(std::vector<RolloutSeq>& seqs) const {
 
 OnlineStep::OnlineStep(const OnlineConfig& c, const ResolvedOnline& r, model::Decoder& policy, model::Decoder* ref,
                        const RewardSet& rewards)
-    : c_(c), r_(r), policy_(policy), ref_(ref), rewards_(rewards) {
+    : c_(c), r_(r), policy_(policy), ref_(ref), rewards_(rewards),
+      stop_ids_(rollout::default_stop_ids(c.model_name_or_path, policy.config())) {
   if (r_.needs_ref && ref_ == nullptr) throw Error("online.ref", "the objective needs a reference model, got none");
 }
 
@@ -105,8 +107,7 @@ std::vector<RolloutSeq> OnlineStep::sample(const std::vector<const data::PromptE
   sp.min_p = float(c_.min_p);
   sp.repetition_penalty = float(c_.repetition_penalty);
   sp.max_new_tokens = c_.max_new_tokens;
-  if (!c_.ignore_eos)
-    for (int64_t id : policy_.config().eos_token_ids) sp.stop_ids.push_back(int32_t(id));
+  if (!c_.ignore_eos) sp.stop_ids = stop_ids_;
   const int64_t n_sampled = r_.num_generations - r_.demos_per_group;
   const bool greedy = r_.obj.advantage.type == objective::AdvantageType::kRemax;
   std::vector<rollout::Request> reqs;

@@ -116,6 +116,7 @@ class OnlineStep {
   model::Decoder& policy_;
   model::Decoder* ref_;
   const RewardSet& rewards_;
+  std::vector<int32_t> stop_ids_;  // the model folder's eos ids (rollout/stop_ids.h)
   std::vector<const data::PromptExample*> relift_buffer_;  // ReLIFT: prompts every sample failed
 };
 
