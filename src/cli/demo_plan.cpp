@@ -12,8 +12,9 @@ DemoPlan demo_plan(bool quick) {
     p.task.demonstrations = 500;
     p.task.rl_prompts = 500;
     p.task.eval = 60;
-    p.sft_steps = 200;
+    p.sft_steps = 300;
     p.sft_lr = 3e-3;
+    p.rl_lr = 5e-5;
     p.rl_steps = 4;
     p.rl_prompts_per_step = 8;
     p.hybrid_steps = 4;
@@ -26,6 +27,7 @@ DemoPlan demo_plan(bool quick) {
   p.task.eval = 200;
   p.sft_steps = 300;
   p.rl_steps = 60;
+  p.rl_lr = 2e-4;
   p.hybrid_steps = 120;
   return p;
 }
