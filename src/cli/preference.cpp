@@ -37,6 +37,8 @@ int run(const Opts& o) {
     if (train::objective_needs_ref(obj))
       ref = model::Decoder::load(cfg.pref.ref_model_name_or_path.empty() ? cfg.model_name_or_path : cfg.pref.ref_model_name_or_path);
   }
+  train::apply_compute_dtype(cfg, *policy);
+  if (ref) train::apply_compute_dtype(cfg, *ref);  // the reference's log-probs in the policy's precision
   auto splits = train::load_preference_splits(cfg, train::objective_is_unpaired(obj));
   train::PreferenceAlgorithm algo(cfg, *policy, std::move(ref), std::move(splits.train), std::move(splits.eval));
   return train::run_training(cfg, resolved, yaml, *policy, algo);
