@@ -169,7 +169,9 @@ int run_training(const TrainConfig& cfg, const Json& resolved, const std::string
     r.loss = sums[0];
     r.tokens = int64_t(sums[1]);
     const double grad_norm = std::isfinite(r.loss) ? updater.step(lr) : r.loss;  // no update from a bad step
-    policy.weights_changed();  // the updater wrote them in place: a bf16 compute copy is stale
+    // The updater wrote the trained buffer in place; when that is the base (no LoRA), the bf16
+    // compute copy of the weights is stale.
+    if (!policy.adapters()) policy.weights_changed();
     if (!std::isfinite(r.loss) || !std::isfinite(grad_norm))
       throw Error(cat("train.", who), cat("loss or gradient is not finite at step ", state.step + 1, " (loss ", r.loss,
                                           ", grad_norm ", grad_norm, "); nothing was saved from this step. Last good checkpoint: ",
