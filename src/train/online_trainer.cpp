@@ -113,6 +113,7 @@ class OnlineAlgorithm : public Algorithm {
       : Algorithm(policy, cfg.model_name_or_path), cfg_(cfg), rc_(rc) {
     if (comm_.size() > 1) throw Error("online", "online RL runs on one rank for now; run it without mpirun");
     if (rc.needs_ref) ref_ = make_reference(cfg, policy, cfg.ref_model_name_or_path);
+    if (ref_.owned) apply_compute_dtype(cfg, *ref_.owned);  // the reference's log-probs in the policy's precision
     const int64_t vocab = policy.config().vocab_size;
     std::vector<std::unique_ptr<reward::RewardFunction>> fns;
     std::vector<double> weights;
