@@ -33,6 +33,7 @@ namespace {
 struct Opts {
   std::string model, adapter, data, out, prompt;
   bool chat = false, ignore_eos = false, summary = false, include_stop = false, stream = false, no_stream = false;
+  bool bf16 = false;
   std::vector<std::string> stop;
   rollout::SamplingParams sp;
   uint64_t seed = 0;
@@ -133,6 +134,7 @@ int run(const Opts& o) {
     dec->attach_adapters(model::load_peft_adapter(dec->config(), o.adapter));
     model::merge_and_detach(*dec);
   }
+  if (o.bf16) dec->set_compute_dtype(DType::kBF16);
   const auto& cfg = dec->config();
   PromptEncoder enc(o.model, o.chat);
   std::vector<Prompt> prompts;
@@ -235,6 +237,7 @@ Registrar reg({"generate", "sample completions of prompts (token ids, text or ch
                  sub.add_option("--max-batch", o->max_batch, "most sequences decoded together")->capture_default_str();
                  sub.add_option("--kv-cache-mb", o->kv_cache_mb, "KV cache budget in MiB")->capture_default_str();
                  sub.add_flag("--summary", o->summary, "print cache size and speed to stderr");
+                 sub.add_flag("--bf16", o->bf16, "bf16 GEMMs with fp32 accumulation (as training's bf16: true; needs AVX512_BF16)");
                  return std::function<int()>([o] { return run(*o); });
                }});
 

@@ -35,6 +35,8 @@ int run(const Opts& o) {
                                             policy->config().architecture, "); ", o.algorithm, " trains a causal LM"));
     if (train::objective_needs_ref(obj)) ref = train::make_reference(cfg, *policy, cfg.pref.ref_model_name_or_path);
   }
+  train::apply_compute_dtype(cfg, *policy);
+  if (ref.owned) train::apply_compute_dtype(cfg, *ref.owned);  // the reference's log-probs in the policy's precision
   auto splits = train::load_preference_splits(cfg, train::objective_is_unpaired(obj));
   train::PreferenceAlgorithm algo(cfg, *policy, std::move(ref), std::move(splits.train), std::move(splits.eval));
   return train::run_training(cfg, resolved, yaml, *policy, algo);

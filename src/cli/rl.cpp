@@ -1,4 +1,4 @@
-// `tandem grpo|dr_grpo|dapo|gspo|cispo|rloo|reinforce_pp|remax|ppo|luffy|chord --config run.yaml
+// `tandem grpo|dr_grpo|dapo|gspo|cispo|rloo|reinforce_pp|remax|ppo|luffy|chord|srft|relift|uft|hpt --config run.yaml
 // [key=value ...]`: online RL with the objective preset of the same name (train/online_trainer.h).
 // One file registers every algorithm: they differ only in the preset the config starts from.
 #include <cstdio>
@@ -46,6 +46,7 @@ constexpr Algo kAlgos[] = {
     {"chord_mu", "online RL + an expert NLL sub-batch whose weight mu decays from peak to valley (CHORD-mu)"},
     {"srft", "online RL + demonstrations in each group with entropy-aware SFT and RL weights (SRFT)"},
     {"relift", "online RL + SFT on demonstrations of prompts every sample failed, when the buffer fills (ReLIFT)"},
+    {"uft", "online RL on completions of demonstration prefixes (hints) that anneal away, NLL on the hints (UFT)"},
     {"hpt", "online RL, per prompt switched to SFT on its demonstration when no sample succeeds (HPT)"},
 };
 

@@ -153,7 +153,40 @@ std::unique_ptr<LoraAdapters> Decoder::detach_adapters() {
   return std::move(lora_);
 }
 
-Tensor& Decoder::trainable_params() { return lora_ ? lora_->weights().flat : w_->flat; }
+Tensor& Decoder::trainable_params() {
+  if (lora_) return lora_->weights().flat;
+  weights_changed();  // the caller may write through it
+  return w_->flat;
+}
+
+void Decoder::set_compute_dtype(DType dtype) {
+  if (dtype != DType::kF32 && dtype != DType::kBF16)
+    throw Error("model.compute_dtype", cat("expected F32 or BF16, got ", dtype_name(dtype)));
+  std::string why;
+  if (dtype == DType::kBF16 && !ops_.bf16_gemm_available(&why))
+    throw Error("bf16", cat("bf16 compute cannot run on this machine, ", why,
+                            ". Hint: bf16: false (or no --bf16) computes in fp32"));
+  compute_ = dtype;
+  lowp_.reset();
+  lowp_version_ = ~uint64_t(0);
+}
+
+const ParamSet& Decoder::gemm_weights() const {
+  if (compute_ == DType::kF32) return *w_;
+  if (!lowp_) lowp_ = std::make_unique<ParamSet>(cfg_, w_->score.defined(), DType::kBF16);
+  if (lowp_version_ != weights_version_) {
+    ops_.convert(w_->flat, lowp_->flat);
+    lowp_version_ = weights_version_;
+  }
+  return *lowp_;
+}
+
+Tensor Decoder::gemm_operand(const Tensor& activation) const {
+  if (compute_ == DType::kF32) return activation;
+  Tensor r = Tensor::empty(activation.shape(), compute_);
+  ops_.convert(activation, r);
+  return r;
+}
 Tensor& Decoder::trainable_grads() { return lora_ ? lora_->grads().flat : grads().flat; }
 const std::vector<NamedParam>& Decoder::trainable_named() const { return lora_ ? lora_->weights().named : w_->named; }
 const std::vector<NamedParam>& Decoder::trainable_grads_named() { return lora_ ? lora_->grads().named : grads().named; }
@@ -180,6 +213,7 @@ void Decoder::ensure_rope(int64_t n_pos) {
 
 void Decoder::layer_forward(const SavedActivations& s, int64_t l, const Tensor& x_in, LayerCache& c, Tensor& x_out) {
   const LayerWeights& w = w_->layers[l];
+  const LayerWeights& wm = gemm_weights().layers[l];  // what the GEMMs multiply with (bf16 copy or w)
   const float eps = float(cfg_.rms_norm_eps);
   const LoraLayer* a = s.lora_on ? &lora_->weights().layers[l] : nullptr;
   auto lora = [&](LoraTarget t, const Tensor& x, Tensor& y) {
@@ -187,7 +221,7 @@ void Decoder::layer_forward(const SavedActivations& s, int64_t l, const Tensor& 
       lora_forward(ops_, a->t[int(t)], lora_dims(cfg_, t), lora_->scale(), lora_dropout(s, l, t), x, y);
   };
   ops_.rmsnorm_forward(x_in, w.attn_norm, eps, c.h1, c.rstd1);
-  ops_.gemm(false, true, 1.f, c.h1, w.wqkv, 0.f, c.qkv);
+  ops_.gemm(false, true, 1.f, c.h1, wm.wqkv, 0.f, c.qkv);
   lora(LoraTarget::kQ, c.h1, c.qkv);
   lora(LoraTarget::kK, c.h1, c.qkv);
   lora(LoraTarget::kV, c.h1, c.qkv);
@@ -197,16 +231,16 @@ void Decoder::layer_forward(const SavedActivations& s, int64_t l, const Tensor& 
   ops_.attention_forward(c.q, c.k, c.v, s.layout, cfg_.window_for_layer(l), 1.f / std::sqrt(float(cfg_.head_dim)),
                          c.attn, c.lse);
   ops_.convert(x_in, c.x_mid);
-  ops_.gemm(false, true, 1.f, c.attn, w.wo, 1.f, c.x_mid);
+  ops_.gemm(false, true, 1.f, c.attn, wm.wo, 1.f, c.x_mid);
   lora(LoraTarget::kO, c.attn, c.x_mid);
   if (w.bo.defined()) ops_.bias_forward(c.x_mid, w.bo);
   ops_.rmsnorm_forward(c.x_mid, w.mlp_norm, eps, c.h2, c.rstd2);
-  ops_.gemm(false, true, 1.f, c.h2, w.w_gate_up, 0.f, c.gate_up);
+  ops_.gemm(false, true, 1.f, c.h2, wm.w_gate_up, 0.f, c.gate_up);
   lora(LoraTarget::kGate, c.h2, c.gate_up);
   lora(LoraTarget::kUp, c.h2, c.gate_up);
   ops_.swiglu_forward(c.gate_up, c.act);
   ops_.convert(c.x_mid, x_out);
-  ops_.gemm(false, true, 1.f, c.act, w.w_down, 1.f, x_out);
+  ops_.gemm(false, true, 1.f, c.act, wm.w_down, 1.f, x_out);
   lora(LoraTarget::kDown, c.act, x_out);
 }
 
@@ -270,7 +304,7 @@ ForwardOutputs Decoder::forward(const TokenBatch& batch, const ForwardOptions& o
   if (opt.entropy) s.ent_row = Tensor::zeros({N});
   // A sequence-classification model has no LM head: its log-probs are not defined and stay 0.
   if (!cfg_.sequence_classification)
-    ops_.logprob_forward(s.hf, w_->output_embedding(), s.targets, logp_row, s.lse_row, s.ent_row);
+    ops_.logprob_forward(s.hf, gemm_weights().output_embedding(), s.targets, logp_row, s.lse_row, s.ent_row);
   to_tokens(s, logp_row, out.logp);
   if (opt.entropy) to_tokens(s, s.ent_row, out.entropy);
   if (opt.value) {
@@ -301,8 +335,8 @@ ForwardOutputs Decoder::forward_backward(const TokenBatch& batch, const Tensor& 
   Tensor dhf = Tensor::empty({N, C});
   Tensor frozen;  // undefined: the head's weight gradient is skipped
   Tensor& dW_out = lora_ ? frozen : grads().lm_head.defined() ? grads().lm_head : grads().embed;
-  ops_.logprob_fused(s.hf, w_->output_embedding(), s.targets, to_rows(s, dlogp), to_rows(s, dentropy), logp_row, ent_row,
-                     dhf, dW_out);
+  ops_.logprob_fused(s.hf, gemm_weights().output_embedding(), s.targets, to_rows(s, dlogp), to_rows(s, dentropy), logp_row,
+                     ent_row, dhf, dW_out);
   ForwardOutputs out;
   to_tokens(s, logp_row, out.logp);
   if (opt.entropy) to_tokens(s, ent_row, out.entropy);
@@ -312,6 +346,7 @@ ForwardOutputs Decoder::forward_backward(const TokenBatch& batch, const Tensor& 
 
 void Decoder::layer_backward(int64_t l, LayerCache& c, Tensor& dx) {
   const LayerWeights& w = w_->layers[l];
+  const LayerWeights& wm = gemm_weights().layers[l];
   const float eps = float(cfg_.rms_norm_eps);
   const SavedActivations& s = *saved_;
   const int64_t N = s.batch.N(), C = cfg_.hidden_size;
@@ -332,24 +367,35 @@ void Decoder::layer_backward(int64_t l, LayerCache& c, Tensor& dx) {
   Tensor dk = Tensor::empty({N, cfg_.kv_dim()}), dv = Tensor::empty({N, cfg_.kv_dim()});
   Tensor dqkv = Tensor::empty({N, cfg_.q_dim() + 2 * cfg_.kv_dim()});
 
+  // Under bf16 compute an activation that feeds two GEMMs is rounded once (gemm_operand); the
+  // LoRA terms keep the F32 originals.
   // MLP: x_out = x_mid + swiglu(rmsnorm(x_mid) Wgu^T) Wd^T
   ops_.swiglu_forward(c.gate_up, c.act);
-  if (g) ops_.gemm(true, false, 1.f, dx, c.act, 1.f, g->w_down);
-  ops_.gemm(false, false, 1.f, dx, w.w_down, 0.f, dact);
+  {
+    const Tensor dy = gemm_operand(dx);
+    if (g) ops_.gemm(true, false, 1.f, dy, gemm_operand(c.act), 1.f, g->w_down);
+    ops_.gemm(false, false, 1.f, dy, wm.w_down, 0.f, dact);
+  }
   lora(LoraTarget::kDown, c.act, dx, dact);
   ops_.swiglu_backward(c.gate_up, dact, dgu);
   ops_.rmsnorm_forward(c.x_mid, w.mlp_norm, eps, c.h2, c.rstd2);
-  if (g) ops_.gemm(true, false, 1.f, dgu, c.h2, 1.f, g->w_gate_up);
-  ops_.gemm(false, false, 1.f, dgu, w.w_gate_up, 0.f, dh);
+  {
+    const Tensor dy = gemm_operand(dgu);
+    if (g) ops_.gemm(true, false, 1.f, dy, gemm_operand(c.h2), 1.f, g->w_gate_up);
+    ops_.gemm(false, false, 1.f, dy, wm.w_gate_up, 0.f, dh);
+  }
   lora(LoraTarget::kGate, c.h2, dgu, dh);
   lora(LoraTarget::kUp, c.h2, dgu, dh);
   ops_.rmsnorm_backward(dh, c.x_mid, w.mlp_norm, c.rstd2, tmp, g ? g->mlp_norm : norm_scratch);
   ops_.axpy(1.f, tmp, dx);
 
   // Attention: x_mid = x_in + attn(rope(norm(split(rmsnorm(x_in) Wqkv^T + b)))) Wo^T + bo
-  if (g) ops_.gemm(true, false, 1.f, dx, c.attn, 1.f, g->wo);
+  {
+    const Tensor dy = gemm_operand(dx);
+    if (g) ops_.gemm(true, false, 1.f, dy, gemm_operand(c.attn), 1.f, g->wo);
+    ops_.gemm(false, false, 1.f, dy, wm.wo, 0.f, dattn);
+  }
   if (g && g->bo.defined()) ops_.bias_backward(dx, g->bo);
-  ops_.gemm(false, false, 1.f, dx, w.wo, 0.f, dattn);
   lora(LoraTarget::kO, c.attn, dx, dattn);
   ops_.qkv_prep_forward(c.qkv, s.positions, rope_, w.q_norm, w.k_norm, eps, cfg_.num_attention_heads,
                         cfg_.num_key_value_heads, c.q, c.k, c.v);
@@ -359,8 +405,11 @@ void Decoder::layer_backward(int64_t l, LayerCache& c, Tensor& dx) {
                          cfg_.num_key_value_heads, dq, dk, dv, dqkv, g ? g->q_norm : none, g ? g->k_norm : none);
   if (g && g->bqkv.defined()) ops_.bias_backward(dqkv, g->bqkv);
   ops_.rmsnorm_forward(c.x_in, w.attn_norm, eps, c.h1, c.rstd1);
-  if (g) ops_.gemm(true, false, 1.f, dqkv, c.h1, 1.f, g->wqkv);
-  ops_.gemm(false, false, 1.f, dqkv, w.wqkv, 0.f, dh);
+  {
+    const Tensor dy = gemm_operand(dqkv);
+    if (g) ops_.gemm(true, false, 1.f, dy, gemm_operand(c.h1), 1.f, g->wqkv);
+    ops_.gemm(false, false, 1.f, dy, wm.wqkv, 0.f, dh);
+  }
   lora(LoraTarget::kQ, c.h1, dqkv, dh);
   lora(LoraTarget::kK, c.h1, dqkv, dh);
   lora(LoraTarget::kV, c.h1, dqkv, dh);
@@ -397,7 +446,8 @@ void Decoder::backward(const Tensor& dlogp, const Tensor& dentropy, const Tensor
   Tensor frozen;  // undefined: the head's weight gradient is skipped
   Tensor& dW_out = lora_ ? frozen : grads().lm_head.defined() ? grads().lm_head : grads().embed;
   if (dl_row.defined() || de_row.defined())
-    ops_.logprob_backward(s.hf, w_->output_embedding(), s.targets, s.lse_row, s.ent_row, dl_row, de_row, dhf, dW_out);
+    ops_.logprob_backward(s.hf, gemm_weights().output_embedding(), s.targets, s.lse_row, s.ent_row, dl_row, de_row, dhf,
+                          dW_out);
   if (dvalue.defined()) {
     Tensor dv = Tensor::empty({N, 1});
     for (int64_t n = 0; n < N; ++n) dv.f32()[n] = s.batch.segments[n] >= 0 ? dvalue.f32()[n] : 0.f;

@@ -48,8 +48,27 @@ class Decoder {
   void save(const std::string& dir, DType dtype = DType::kF32) const;
 
   const ModelConfig& config() const { return cfg_; }
-  ParamSet& weights() { return *w_; }
+  // The master weights (F32). A caller may write through the mutable reference, so taking it
+  // counts as a change of the weights (weights_changed()).
+  ParamSet& weights() {
+    weights_changed();
+    return *w_;
+  }
   const ParamSet& weights() const { return *w_; }
+
+  // Compute precision of the GEMMs (docs/engine.md, "bf16 compute"): F32 (the default) or BF16.
+  // Under BF16 the projections and the LM head multiply with a bf16 copy of the weights
+  // (gemm_weights()) and bf16-rounded activations, accumulating in F32; master weights, gradients,
+  // optimizer, norms, attention, log-softmax and every reduction stay F32. LoRA adapters' small
+  // GEMMs and the value head stay F32. Error("bf16") when the backend has no bf16 GEMMs.
+  void set_compute_dtype(DType dtype);
+  DType compute_dtype() const { return compute_; }
+  // Whoever writes the weights in place through a reference taken earlier (an optimizer step, an
+  // all-gather) calls this afterwards, so that the bf16 copy is made again before it is used.
+  void weights_changed() { ++weights_version_; }
+  // The weights the GEMMs read: weights() under F32; under BF16 the rounded copy, made again on
+  // first use after each weights_changed() (once per optimizer step, not per GEMM).
+  const ParamSet& gemm_weights() const;
   // Gradients of the base weights, allocated on first use; backward() accumulates into them.
   // Error while adapters are attached: the base is frozen then and has no gradient buffer.
   ParamSet& grads();
@@ -64,6 +83,7 @@ class Decoder {
   const LoraAdapters* adapters() const { return lora_.get(); }
   // What an optimiser updates: the adapters' flat buffer when attached, else the base weights;
   // with the matching gradient buffer (allocated on first use) and the named views of both.
+  // The flat buffer an optimizer updates in place (call weights_changed() after each update).
   Tensor& trainable_params();
   Tensor& trainable_grads();
   const std::vector<NamedParam>& trainable_named() const;
@@ -87,6 +107,7 @@ class Decoder {
 
  private:
   void ensure_rope(int64_t n_pos);
+  Tensor gemm_operand(const Tensor& activation) const;  // rounded to the compute dtype (a copy) or itself
   void layer_forward(const SavedActivations& s, int64_t l, const Tensor& x_in, LayerCache& c, Tensor& x_out);
   LoraDropout lora_dropout(const SavedActivations& s, int64_t l, LoraTarget t) const;
   void check_trainable(const char* where) const;
@@ -98,6 +119,10 @@ class Decoder {
   ModelConfig cfg_;
   const Ops& ops_;
   std::unique_ptr<ParamSet> w_, g_;
+  DType compute_ = DType::kF32;
+  uint64_t weights_version_ = 0;
+  mutable std::unique_ptr<ParamSet> lowp_;  // BF16 copy of w_ under bf16 compute
+  mutable uint64_t lowp_version_ = ~uint64_t(0);
   std::unique_ptr<LoraAdapters> lora_;
   RopeTable rope_;
   int64_t rope_len_ = 0;

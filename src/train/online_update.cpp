@@ -2,7 +2,8 @@
 // log-probs (KL terms), the policy's log-probs where the rollout did not record them (given sequences,
 // demonstrations) and the critic's values (PPO); then advantages over the whole batch
 // (objective::compute_advantages); then ppo_epochs x num_mini_batches optimizer steps, each over
-// micro-batches whose normaliser counts the tokens and sequences of the whole mini-batch.
+// micro-batches whose normaliser counts the tokens and sequences of the whole mini-batch (and of its
+// demonstrations and rollouts apart, for terms over one part).
 // Response-token layout: a sequence is one padded row prompt + completion; completion token j sits at
 // column P + j, whose logp/entropy the decoder reports there (model/batch.h), and whose value V_t is
 // read at column P + j - 1, the state that token is generated from (verl's critic convention).
@@ -196,8 +197,15 @@ Json OnlineStep::minibatch_gradients(PreparedBatch& pb) {
   const std::vector<size_t>& mbi = pb.mini_batches[pb.next++];
   const auto& seqs = pb.seqs;
   const auto& off = pb.off;
-  double tokens = 0;
-  for (size_t i : mbi) tokens += double(seqs[i].completion.size());
+  // Normaliser counts of the whole mini-batch, overall and per part (demonstrations / rollouts), so
+  // that splitting it into micro-batches does not change the update.
+  double tokens = 0, part_tokens[2] = {0, 0}, part_seqs[2] = {0, 0};
+  for (size_t i : mbi) {
+    const double n = double(seqs[i].completion.size());
+    tokens += n;
+    part_tokens[pb.is_demo[i] ? 1 : 0] += n;
+    part_seqs[pb.is_demo[i] ? 1 : 0] += n > 0;
+  }
   std::map<std::string, double> stat_sum;
   double ent_sum = 0, ent_n = 0, gap_max = 0, gap_sum = 0, gap_n = 0;
   for (auto [u0, u1] : chunks(mbi.size(), c_.per_device_train_batch_size)) {
@@ -246,6 +254,10 @@ Json OnlineStep::minibatch_gradients(PreparedBatch& pb) {
     ob.is_demo = dm;
     ob.global_tokens = tokens;
     ob.global_seqs = double(mbi.size());
+    ob.global_rollout_tokens = part_tokens[0];
+    ob.global_rollout_seqs = part_seqs[0];
+    ob.global_demo_tokens = part_tokens[1];
+    ob.global_demo_seqs = part_seqs[1];
     ob.pad_width = pb.pad_width;
     ob.step = pb.rl_step;
     std::vector<float> dl(n), de(n), dv(r_.critic ? n : 0);

@@ -101,6 +101,10 @@ void attach_lora(const TrainConfig& cfg, model::Decoder& policy) {
   policy.attach_adapters(std::move(a));
 }
 
+void apply_compute_dtype(const TrainConfig& cfg, model::Decoder& dec) {
+  dec.set_compute_dtype(cfg.bf16 ? DType::kBF16 : DType::kF32);
+}
+
 int run_training(const TrainConfig& cfg, const Json& resolved, const std::string& resolved_yaml,
                  model::Decoder& policy, Algorithm& algo) {
   dist::Communicator& comm = dist::world();
@@ -120,6 +124,7 @@ int run_training(const TrainConfig& cfg, const Json& resolved, const std::string
                                                   : int64_t(std::ceil(cfg.warmup_ratio * double(max_steps))),
                              max_steps, cfg.min_lr_ratio};
   attach_lora(cfg, policy);
+  apply_compute_dtype(cfg, policy);
   // What trains: the base weights, or only the adapters under LoRA (optimizer state scales with r).
   ParamUpdater updater(cfg, policy.trainable_params(), policy.trainable_grads(), decay_ranges(policy), comm);
 
@@ -164,6 +169,9 @@ int run_training(const TrainConfig& cfg, const Json& resolved, const std::string
     r.loss = sums[0];
     r.tokens = int64_t(sums[1]);
     const double grad_norm = std::isfinite(r.loss) ? updater.step(lr) : r.loss;  // no update from a bad step
+    // The updater wrote the trained buffer in place; when that is the base (no LoRA), the bf16
+    // compute copy of the weights is stale.
+    if (!policy.adapters()) policy.weights_changed();
     if (!std::isfinite(r.loss) || !std::isfinite(grad_norm))
       throw Error(cat("train.", who), cat("loss or gradient is not finite at step ", state.step + 1, " (loss ", r.loss,
                                           ", grad_norm ", grad_norm, "); nothing was saved from this step. Last good checkpoint: ",
