@@ -239,15 +239,23 @@ void OnlineStep::shape_overlong(std::vector<RolloutSeq>& seqs) const {
 }
 
 void OnlineStep::add_expert_rows(std::vector<RolloutSeq>& seqs) const {
-  // CHORD: demonstrations of this step's prompts as a separate sub-batch (no group, no advantage), so
-  // that they are expert_data_ratio of all sequences (Trinity-RFT: 64 expert of 320).
+  // CHORD: demonstrations as a separate sub-batch (no group, no advantage), so that they are
+  // expert_data_ratio of all sequences (Trinity-RFT: 64 expert of 320). They come from the expert data
+  // when the run has its own (expert_file, as Trinity-RFT's separate SFT dataset), else from the
+  // demonstrations of this step's prompts.
   if (r_.expert_data_ratio <= 0 || seqs.empty()) return;
-  std::vector<PromptRef> exs;
-  for (const auto& s : seqs)
-    if ((exs.empty() || exs.back() != s.ex) && !s.ex->demonstration.empty()) exs.push_back(s.ex);
-  if (exs.empty()) throw no_demonstration(*seqs.front().ex, c_.algorithm, "trains on demonstrations");
   const double n = r_.expert_data_ratio / (1.0 - r_.expert_data_ratio) * double(seqs.size());
   const int64_t k = std::max<int64_t>(1, int64_t(std::llround(n)));
+  std::vector<PromptRef> exs;
+  if (expert_source_) {
+    exs = expert_source_(k);
+    for (const auto& e : exs)
+      if (e->demonstration.empty()) throw no_demonstration(*e, c_.algorithm, "trains on the expert data's demonstrations");
+  } else {
+    for (const auto& s : seqs)
+      if ((exs.empty() || exs.back() != s.ex) && !s.ex->demonstration.empty()) exs.push_back(s.ex);
+  }
+  if (exs.empty()) throw no_demonstration(*seqs.front().ex, c_.algorithm, "trains on demonstrations");
   for (int64_t i = 0; i < k; ++i) {
     seqs.push_back(demo_row(exs[size_t(i) % exs.size()]));  // expert rows carry no reward (CHORD (c))
   }

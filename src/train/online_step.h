@@ -67,6 +67,8 @@ class RewardSet {
 using OptimizerStep = std::function<double()>;
 // The next train_batch_size prompts of the data stream (called again by dynamic sampling).
 using PromptSource = std::function<std::vector<PromptRef>()>;
+// The next n examples of CHORD's own expert data (expert_file), each with a demonstration.
+using ExpertSource = std::function<std::vector<PromptRef>(int64_t n)>;
 
 // A rollout batch ready for its optimizer steps: old/reference log-probs, values and advantages
 // computed over the whole batch, mini-batches laid out epoch after epoch.
@@ -112,6 +114,8 @@ class OnlineStep {
   PreparedBatch prepare(std::vector<RolloutSeq> seqs, int64_t rl_step, int64_t epochs = 0);
 
   std::vector<PromptRef>& relift_buffer() { return relift_buffer_; }
+  // CHORD: draw the expert sub-batch from this source instead of the step's prompts' demonstrations.
+  void set_expert_source(ExpertSource s) { expert_source_ = std::move(s); }
 
  private:
   void add_expert_rows(std::vector<RolloutSeq>& seqs) const;
@@ -132,6 +136,7 @@ class OnlineStep {
   Json hint_metrics_ = Json::object();
 
   std::vector<PromptRef> relift_buffer_;  // ReLIFT: prompts every sample failed
+  ExpertSource expert_source_;            // CHORD with expert_file
 };
 
 // Summary numbers of the sampled batch (rewards per function, accuracy, pass@k for each k of ks no
