@@ -35,11 +35,17 @@ std::string line_chart(const Chart& c, const std::string& stem) {
 
 std::string bar_chart(const Chart& c, const std::string& stem) {
   const std::string data = stem + ".dat";
-  std::string text = "category";
-  for (const auto& s : c.series) text += " " + quoted(s.label);
+  // In data files gnuplot groups a field with double quotes; the header is a comment.
+  auto field = [](const std::string& s) {
+    std::string out = "\"";
+    for (char ch : s) out += ch == '"' ? '\'' : ch;
+    return out + "\"";
+  };
+  std::string text = "# category";
+  for (const auto& s : c.series) text += " " + field(s.label);
   text += "\n";
   for (size_t k = 0; k < c.categories.size(); ++k) {
-    text += quoted(c.categories[k]);
+    text += field(c.categories[k]);
     for (const auto& s : c.series) text += cat(" ", k < s.points.size() ? s.points[k].second : 0.0);
     text += "\n";
   }

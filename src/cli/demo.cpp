@@ -2,7 +2,7 @@
 // user's, it builds an addition task with worked solutions, a byte-level tokenizer with a ChatML
 // template and a small random Qwen3-shaped model, then runs (1) SFT on a limited set of
 // demonstrations, (2) GRPO from the SFT model on prompts without demonstrations, and (3) a
-// single-stage hybrid (CHORD-mu) from the same random start, evaluates every model on held-out
+// single-stage hybrid (CHORD: GRPO plus an SFT term weighted by mu) from the same random start, evaluates every model on held-out
 // problems as trained and with longer numbers, and writes a report folder (report.md/html, charts,
 // samples, the configs that ran, the models, and a GGUF of the best one).
 // Not here: the task (demo_task.h), the plan's numbers (demo_plan.h), stage configs
@@ -25,8 +25,6 @@
 #include "core/threads.h"
 #include "model/decoder.h"
 #include "train/checkpoint.h"
-#include "tokenizer/chat_template.h"
-#include "tokenizer/tokenizer.h"
 
 namespace tandem::cli {
 namespace {
@@ -58,33 +56,19 @@ void prepare_out_dir(const DemoPaths& p) {
   for (const auto& d : {p.data, p.models, p.runs, p.configs, p.charts}) make_directories(d);
 }
 
-// The data files. RL prompts are token ids of the chat-templated question (with the answer the
-// reward checks); the hybrid's also carry the solution's ids, ending with the end-of-turn token so the
-// policy learns to stop where the template ends a turn.
+// The data files, in the shapes TRL users write: demonstrations as conversational prompt/completion
+// pairs (SFT, and the hybrid's expert data), RL prompts as a user message with the answer the reward
+// checks, held-out problems as question and answer.
 void write_data(const TaskSplits& s, const DemoPaths& p) {
-  const auto tok = tokenizer::Tokenizer::from_dir(p.base_model);
-  const auto tmpl = tokenizer::ChatTemplate::from_dir(p.base_model);
-  auto prompt_line = [&](const AdditionProblem& q) {
-    return Json{{"input_ids", question_ids(tok, tmpl, q.question)}, {"answer", q.answer}};
-  };
-  std::string sft, rl, hybrid, ev_in, ev_ood;
-  for (const auto& q : s.demonstrations) {
-    sft += Json{{"prompt", Json::array({{{"role", "user"}, {"content", q.question}}})},
-                {"completion", Json::array({{{"role", "assistant"}, {"content", q.solution}}})}}
-               .dump() +
-           "\n";
-    Json line = prompt_line(q);
-    auto demo = tok.encode(q.solution, false);
-    demo.push_back(int32_t(kDemoEosId));
-    line["demonstration_ids"] = demo;
-    hybrid += line.dump() + "\n";
-  }
-  for (const auto& q : s.rl_prompts) rl += prompt_line(q).dump() + "\n";
+  auto user = [](const AdditionProblem& q) { return Json::array({{{"role", "user"}, {"content", q.question}}}); };
+  std::string sft, rl, ev_in, ev_ood;
+  for (const auto& q : s.demonstrations)
+    sft += Json{{"prompt", user(q)}, {"completion", Json::array({{{"role", "assistant"}, {"content", q.solution}}})}}.dump() + "\n";
+  for (const auto& q : s.rl_prompts) rl += Json{{"prompt", user(q)}, {"answer", q.answer}}.dump() + "\n";
   for (const auto& q : s.eval_in) ev_in += Json{{"question", q.question}, {"answer", q.answer}}.dump() + "\n";
   for (const auto& q : s.eval_ood) ev_ood += Json{{"question", q.question}, {"answer", q.answer}}.dump() + "\n";
   write_file_atomic(p.sft_data, sft);
   write_file_atomic(p.rl_prompts, rl);
-  write_file_atomic(p.hybrid_prompts, hybrid);
   write_file_atomic(p.eval_in, ev_in);
   write_file_atomic(p.eval_ood, ev_ood);
 }
@@ -141,6 +125,10 @@ void print_row(const DemoModelResult& m) {
 
 int run(const Opts& o) {
   const double t_start = now();
+  // The demo's model is tiny: one thread runs it about as fast as two on a quiet machine, and a
+  // second thread that has to wait for a busy core makes every step several times slower
+  // (docs/demo.md). `tandem --threads N demo` (or OMP_NUM_THREADS) overrides this.
+  if (!num_threads_chosen()) set_num_threads(1);
   const DemoPlan plan = demo_plan(o.quick);
   const DemoPaths paths = DemoPaths::under(o.out);
   prepare_out_dir(paths);
@@ -171,9 +159,6 @@ int run(const Opts& o) {
                (long long)plan.task.eval);
   rep.models.push_back(evaluate("Base (random)", paths.base_model, "nothing", 0));
 
-  // Held-out accuracy along each pipeline; SFT then GRPO continues on the SFT stage's clock.
-  ChartSeries curve_rl{"SFT then GRPO", {{0, rep.models[0].in.accuracy()}}};
-  ChartSeries curve_hybrid{"Hybrid (CHORD-mu)", {{0, rep.models[0].in.accuracy()}}};
   double sft_seconds = 0;
   for (size_t i = 0; i < stages.size(); ++i) {
     const DemoStage& s = stages[i];
@@ -187,21 +172,20 @@ int run(const Opts& o) {
     rep.stage_seconds.push_back(now() - t0);
     const auto elapsed = elapsed_by_step(s.run_dir);
     const double train_s = elapsed.empty() ? rep.stage_seconds.back() : elapsed.back().second;
-    const double offset = s.command == "grpo" ? sft_seconds : 0.0;
-    ChartSeries& curve = s.command == "sft" || s.command == "grpo" ? curve_rl : curve_hybrid;
+    const double offset = s.command == "grpo" ? sft_seconds : 0.0;  // GRPO continues on SFT's clock
+    auto& curve = rep.stage_curves.emplace_back();
     std::fprintf(stderr, "Evaluating the checkpoints of %s\n", s.key.c_str());
     for (const std::string& ck : train::list_checkpoints(s.run_dir)) {
       const int64_t step = std::stoll(fs::path(ck).filename().string().substr(std::string("checkpoint-").size()));
       if (step == s.steps) continue;  // the final model is evaluated below
       const EvalResult e = evaluate_greedy(ck, paths.base_model, splits.eval_in, plan.max_new_tokens);
-      curve.points.emplace_back(offset + elapsed_at(elapsed, step), e.accuracy());
+      curve.emplace_back(offset + elapsed_at(elapsed, step), e.accuracy());
     }
     const double behind = offset + train_s;
     rep.models.push_back(evaluate(s.label, s.run_dir, s.summary, behind));
-    curve.points.emplace_back(behind, rep.models.back().in.accuracy());
+    curve.emplace_back(behind, rep.models.back().in.accuracy());
     if (s.command == "sft") sft_seconds = train_s;
   }
-  rep.heldout_curves = {curve_rl, curve_hybrid};
 
   // The best trained model (in distribution; a tie goes to the earlier, cheaper one) as GGUF.
   size_t best = 1;

@@ -21,10 +21,14 @@ struct DemoPlan {
   // Stage 1: SFT on the demonstrations.
   int64_t sft_steps = 0, sft_batch = 32;
   double sft_lr = 2e-3;
+  std::string sft_schedule = "constant";  // lr_scheduler_type (after a short warm-up)
   // Stage 2: GRPO from the SFT model on the RL prompts (no demonstrations).
   int64_t rl_steps = 0, rl_prompts_per_step = 16, rl_generations = 8;
   double rl_lr = 5e-4;
-  // Stage 3: the hybrid from the base model, on the demonstrations' prompts with their solutions.
+  // Stage 3: the hybrid from the base model, on the RL prompts and the demonstrations.
+  int64_t hybrid_prompts_per_step = 4;
+  double hybrid_expert_ratio = 0.5;  // with 4 x 8 rollouts: 32 demonstrations a step, the SFT batch
+  double hybrid_mu = 0.5;            // the SFT term's weight, constant (docs/demo.md: why not decaying)
   std::string hybrid = "chord_mu";  // CHORD with plain NLL and a falling mu: from a random model, phi = p(1-p) is ~0
   int64_t hybrid_steps = 0;
   double hybrid_lr = 2e-3;
@@ -32,6 +36,8 @@ struct DemoPlan {
   int64_t curve_points = 5;
 };
 
+// The plan; TANDEM_DEBUG_DEMO_PLAN=file.json overrides any of its fields by name (the numbers are
+// tuned with it; an unknown name is an Error).
 DemoPlan demo_plan(bool quick);
 
 }  // namespace tandem::cli

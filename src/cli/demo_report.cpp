@@ -66,9 +66,22 @@ std::vector<std::string> findings(const DemoReport& r) {
                     pct(sft.in.accuracy()), " on ", in_set, " (", points(sft.in.accuracy() - base.in.accuracy()), "); ",
                     pct(sft.in.well_formed_share()), " of its answers have the shape of a worked solution (",
                     pct(base.in.well_formed_share()), " before)."));
+  // Whether SFT had stopped improving: its last checkpoint interval, from the measured curve.
+  if (!r.stage_curves.empty() && r.stage_curves[0].size() >= 2) {
+    const auto& c = r.stage_curves[0];
+    const double last_gain = c.back().second - c[c.size() - 2].second;
+    // The points are the checkpoints at save_steps, 2 save_steps, ... and the final model.
+    const int64_t last_steps = r.stages[0].steps - r.stages[0].save_steps * int64_t(c.size() - 1);
+    out.push_back(last_gain > 0.02
+                      ? cat("SFT's held-out accuracy was still rising when the stage ended (", points(last_gain), " over its last ",
+                            last_steps, " steps), so more SFT on the same demonstrations would likely have raised it further; what GRPO "
+                            "adds below it adds without any demonstration.")
+                      : cat("SFT had levelled off by the end of the stage (", points(last_gain),
+                            " over its last checkpoint interval): more SFT on the same demonstrations would not have helped much."));
+  }
   const double d_rl = rl.in.accuracy() - sft.in.accuracy();
   if (d_rl > 0)
-    out.push_back(cat("**GRPO** from the SFT model (", r.stages[1].summary, ") raised it from ", pct(sft.in.accuracy()), " to ",
+    out.push_back(cat("**GRPO** (", r.stages[1].summary, ") raised it from ", pct(sft.in.accuracy()), " to ",
                       pct(rl.in.accuracy()), " (", points(d_rl),
                       ") with no further demonstrations: the model learned from its own samples, scored only by whether the "
                       "final number is the sum."));
@@ -81,6 +94,29 @@ std::vector<std::string> findings(const DemoReport& r) {
                     seconds(rl.train_seconds), " (", std::abs(d_hy) < 0.005 ? std::string("the same") : points(d_hy), ")",
                     hy.in.accuracy() > sft.in.accuracy() ? cat(", and above SFT alone (", pct(sft.in.accuracy()), ").")
                                                          : cat(", not above SFT alone (", pct(sft.in.accuracy()), ").")));
+  // Why a hybrid from a random start lags or not: how long its own samples earned nothing.
+  if (r.stages.size() >= 3) {
+    const auto m = read_metrics(r.stages[2].run_dir);
+    auto it = m.find("accuracy");
+    if (it != m.end() && !it->second.empty()) {
+      // The first step from which its sampled answers were right 5% of the time over ten steps (one
+      // lucky sample of a small batch is not learning).
+      const auto& a = it->second;
+      double first = -1;
+      for (size_t i = 0; i + 10 <= a.size() && first < 0; ++i) {
+        double mean = 0;
+        for (size_t k = i; k < i + 10; ++k) mean += a[k].second / 10.0;
+        if (mean >= 0.05) first = a[i].first;
+      }
+      const double total = it->second.back().first;
+      if (first < 0 || first > 0.3 * total)
+        out.push_back(cat("The hybrid's own answers earned almost nothing for ",
+                          first < 0 ? cat("all ", int64_t(total)) : cat("its first ", int64_t(first) - 1, " of ", int64_t(total)),
+                          " steps (under 5% of its samples right over any ten), so until then only its SFT term, at weight mu, taught it while "
+                          "the sampling cost compute. From a random start, imitating first and exploring after spends the same "
+                          "compute better; the hybrid's place is a model that already solves some problems."));
+    }
+  }
   double best_ood = 0;
   for (const auto& x : m) best_ood = std::max(best_ood, x.ood.accuracy());
   out.push_back(cat("**Longer numbers** (", r.plan.task.ood.text(), "s, never seen in training): ",
@@ -162,7 +198,11 @@ void write_demo_report(const DemoReport& r) {
   curve.title = "Held-out accuracy over training time (greedy, in distribution)";
   curve.xlabel = "training seconds";
   curve.ylabel = "share of answers right";
-  curve.series = r.heldout_curves;
+  const std::pair<double, double> start{0.0, r.models.empty() ? 0.0 : r.models[0].in.accuracy()};
+  ChartSeries two_stage{"SFT then GRPO", {start}}, hybrid{"Hybrid (CHORD)", {start}};
+  for (size_t i = 0; i < r.stage_curves.size(); ++i)
+    for (const auto& p : r.stage_curves[i]) (i < 2 ? two_stage : hybrid).points.push_back(p);
+  curve.series = {two_stage, hybrid};
   curve.ymax = 1;
   charts.push_back(curve);
   std::vector<std::pair<std::string, std::string>> stage_pngs;
@@ -174,7 +214,7 @@ void write_demo_report(const DemoReport& r) {
   doc.paragraph(cat("A ", plan.layers, "-layer Qwen3-shaped model with random weights learned to add numbers three ways, on one "
                     "engine and one training loop. Supervised fine-tuning pushes up the log-probability of every token of a "
                     "worked solution with the same weight; GRPO pushes the tokens of the model's own answers by how much better "
-                    "than their group they scored; CHORD-mu adds both terms with weights mu and 1-mu. In Tandem the three "
+                    "than their group they scored; CHORD adds both terms with weights mu and 1-mu. In Tandem the three "
                     "are settings of one per-token estimator: only the coefficient on each token's log-probability changes."));
   doc.heading("Results");
   std::vector<std::vector<std::string>> rows;

@@ -32,7 +32,9 @@ struct DemoReport {
   std::vector<DemoStage> stages;
   std::vector<double> stage_seconds;       // wall time of each stage's training
   std::vector<DemoModelResult> models;     // base first, then one per stage in order
-  std::vector<ChartSeries> heldout_curves;  // held-out accuracy vs training seconds, per pipeline
+  // Held-out accuracy (in distribution) at each checkpoint of each stage, the final model last:
+  // (training seconds of the pipeline so far, accuracy). Stage 2 continues on stage 1's clock.
+  std::vector<std::vector<std::pair<double, double>>> stage_curves;
   std::string gguf_path, gguf_label;       // the exported best model
   double total_seconds = 0;
 };

@@ -63,7 +63,6 @@ DemoPaths DemoPaths::under(const std::string& out_dir) {
   p.base_model = join_path(p.models, "base");
   p.sft_data = join_path(p.data, "sft.jsonl");
   p.rl_prompts = join_path(p.data, "rl_prompts.jsonl");
-  p.hybrid_prompts = join_path(p.data, "hybrid_prompts.jsonl");
   p.eval_in = join_path(p.data, "eval_in.jsonl");
   p.eval_ood = join_path(p.data, "eval_ood.jsonl");
   return p;
@@ -92,7 +91,7 @@ std::vector<DemoStage> write_demo_stages(const DemoPlan& plan, const DemoPaths& 
       .key("max_steps", sft.steps)
       .key("per_device_train_batch_size", plan.sft_batch)
       .key("learning_rate", plan.sft_lr, "a model this small trains fast from scratch")
-      .key("lr_scheduler_type", "cosine")
+      .key("lr_scheduler_type", plan.sft_schedule)
       .key("warmup_steps", std::max<int64_t>(1, sft.steps / 20))
       .key("max_length", int64_t(128), "the longest demonstration is about 80 tokens")
       .key("completion_only_loss", "true", "the loss is on the solution, not on the question")
@@ -105,12 +104,13 @@ std::vector<DemoStage> write_demo_stages(const DemoPlan& plan, const DemoPaths& 
   const DemoStage grpo = stage("2-grpo", "grpo", "SFT then GRPO",
                                cat("GRPO from the SFT model on ", plan.task.rl_prompts, " prompts without solutions"),
                                sft.run_dir, plan.rl_steps);
-  auto rl_keys = [&](ConfigText& c, const DemoStage& s, const std::string& prompts, double lr) -> ConfigText& {
+  auto rl_keys = [&](ConfigText& c, const DemoStage& s, const std::string& prompts, int64_t prompts_per_step,
+                     double lr) -> ConfigText& {
     return c.key("model_name_or_path", quoted(s.start))
-        .key("train_file", quoted(prompts), "{input_ids: the chat-templated question, answer}")
+        .key("train_file", quoted(prompts), "{prompt: [user message], answer}: the chat template renders it")
         .key("output_dir", quoted(s.run_dir))
         .key("max_steps", s.steps)
-        .key("train_batch_size", plan.rl_prompts_per_step, "prompts per step")
+        .key("train_batch_size", prompts_per_step, "prompts per step")
         .key("num_generations", plan.rl_generations, "samples per prompt: the group of GRPO")
         .key("max_new_tokens", plan.max_new_tokens)
         .key("temperature", 1.0)
@@ -123,23 +123,26 @@ std::vector<DemoStage> write_demo_stages(const DemoPlan& plan, const DemoPaths& 
   ConfigText c2(cat("tandem demo, stage 2 of 3: GRPO from the SFT model of stage 1, on ", plan.task.rl_prompts,
                     " addition prompts\nwith their answers but no solutions; the reward checks the final number. ", rerun,
                     "grpo --config ", grpo.config));
-  rl_keys(c2, grpo, paths.rl_prompts, plan.rl_lr).write(grpo.config);
+  rl_keys(c2, grpo, paths.rl_prompts, plan.rl_prompts_per_step, plan.rl_lr).write(grpo.config);
 
-  // 3. The hybrid from the base model: RL on the demonstrations' prompts with an SFT term on their
-  // solutions, whose weight mu falls as the policy learns to earn rewards itself.
-  const DemoStage hybrid = stage(cat("3-", plan.hybrid), plan.hybrid, "Hybrid (CHORD-mu)",
-                                 cat("CHORD-mu from the base model: GRPO + mu * SFT on the ", plan.task.demonstrations,
-                                     " demonstrations' prompts"),
+  // 3. The hybrid from the base model, on the same data as stages 1 and 2 together: GRPO on the RL
+  // prompts plus an SFT term on the demonstrations (CHORD's expert sub-batch) weighted by mu.
+  const DemoStage hybrid = stage(cat("3-", plan.hybrid), plan.hybrid, "Hybrid (CHORD)",
+                                 cat("CHORD from the base model: (1-mu) GRPO on the ", plan.task.rl_prompts, " prompts + mu SFT on the ",
+                                     plan.task.demonstrations, " demonstrations, mu ", plan.hybrid_mu),
                                  paths.base_model, plan.hybrid_steps);
-  ConfigText c3(cat("tandem demo, stage 3 of 3: a single-stage hybrid from the random base model. Each step samples\n",
-                    plan.rl_generations, " answers to each of ", plan.rl_prompts_per_step,
-                    " demonstration prompts (GRPO on the math reward) and adds an SFT term on\n"
-                    "their worked solutions, weighted by mu (peak to valley over the run; CHORD-mu). ",
+  ConfigText c3(cat("tandem demo, stage 3 of 3: a single-stage hybrid from the random base model, on the data of stages\n"
+                    "1 and 2 together. Each step samples ", plan.rl_generations, " answers to each of ",
+                    plan.hybrid_prompts_per_step, " RL prompts (GRPO on the math reward, weight 1-mu)\n"
+                    "and trains on as many demonstrations again (the expert sub-batch, NLL with weight mu): CHORD with a\n"
+                    "constant mu. ",
                     rerun, plan.hybrid, " --config ", hybrid.config));
-  rl_keys(c3, hybrid, paths.hybrid_prompts, plan.hybrid_lr)
-      .key("expert_data_ratio", 0.2, "demonstrations as a share of each step's sequences")
-      .key("objective", cat("{mu_peak: 0.9, mu_valley: 0.05, mu_decay_steps: ", std::max<int64_t>(1, hybrid.steps * 2 / 3), "}"),
-           "SFT weight: 0.9 falling to 0.05 over two thirds of the run")
+  rl_keys(c3, hybrid, paths.rl_prompts, plan.hybrid_prompts_per_step, plan.hybrid_lr)
+      .key("warmup_steps", std::max<int64_t>(1, hybrid.steps / 20))
+      .key("expert_file", quoted(paths.sft_data), "the demonstrations of stage 1, as they are")
+      .key("expert_data_ratio", plan.hybrid_expert_ratio, "demonstrations as a share of each step's sequences")
+      .key("objective", cat("{mu_peak: ", plan.hybrid_mu, ", mu_valley: ", plan.hybrid_mu, "}"),
+           "constant mu: a falling mu starves a random model (docs/demo.md)")
       .write(hybrid.config);
   return stages;
 }

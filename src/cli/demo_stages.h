@@ -15,8 +15,7 @@ struct DemoPaths {
   std::string out, data, models, runs, configs, charts;
   std::string base_model;       // models/base: the random model with the tokenizer
   std::string sft_data;         // data/sft.jsonl: the demonstrations, conversational prompt/completion
-  std::string rl_prompts;       // data/rl_prompts.jsonl: {input_ids, answer}
-  std::string hybrid_prompts;   // data/hybrid_prompts.jsonl: the demonstrations as {input_ids, answer, demonstration_ids}
+  std::string rl_prompts;       // data/rl_prompts.jsonl: {prompt: [user message], answer}
   std::string eval_in, eval_ood;  // data/eval_*.jsonl: held-out problems {question, answer}
   static DemoPaths under(const std::string& out_dir);
 };
