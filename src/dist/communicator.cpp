@@ -20,8 +20,8 @@ namespace {
 
 // Large buffers go in chunks of this many elements: MPI counts are int, and Open MPI's non-blocking
 // reduce-scatter (libnbc: a binomial-tree reduce to rank 0, then a scatter) allocates temporaries of
-// a whole message on the tree's inner ranks, so 16M elements (64 MB of floats) bound them. The tree
-// fixes each element's summation order whatever the message size, so chunking does not change sums.
+// twice the message, so 16M elements (64 MB of floats) bound them. The tree fixes each element's
+// summation order whatever the message size, so chunking does not change sums.
 constexpr int64_t kChunk = int64_t(1) << 24;
 
 class SingleProcess final : public Communicator {
