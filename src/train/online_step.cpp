@@ -406,7 +406,7 @@ std::vector<PreparedBatch> OnlineStep::collect(const PromptSource& next_prompts,
     if (batches >= r_.max_num_gen_batches) {
       if (comm_.rank() == 0)
         log_info("online: rollout batch ", rl_step + 1, ": ", n_kept_groups, " informative groups after ", batches,
-               " generation batches (max_num_gen_batches), training on those");
+                 " generation batches (max_num_gen_batches), training on those");
       break;
     }
   }

@@ -301,14 +301,16 @@ Json OnlineStep::minibatch_gradients(PreparedBatch& pb) {
   }
   if (comm_.size() > 1) {  // every rank's sums, added in rank order; the largest gap
     const Json mine = {{"stats", stat_sum}, {"ent", {ent_sum, ent_n}}, {"gap", {gap_sum, gap_n, gap_max}}};
+    // JSON writes a NaN or inf as null: it comes back as NaN, so the loop's non-finite check still fires.
+    const auto num = [](const Json& v) { return v.is_number() ? v.get<double>() : std::nan(""); };
     stat_sum.clear();
     ent_sum = ent_n = gap_sum = gap_n = 0;
     for (const std::string& part : comm_.all_gather_bytes(mine.dump())) {
       const Json j = Json::parse(part);
-      for (auto it = j["stats"].begin(); it != j["stats"].end(); ++it) stat_sum[it.key()] += it.value().get<double>();
-      ent_sum += j["ent"][0].get<double>(), ent_n += j["ent"][1].get<double>();
-      gap_sum += j["gap"][0].get<double>(), gap_n += j["gap"][1].get<double>();
-      gap_max = std::max(gap_max, j["gap"][2].get<double>());
+      for (auto it = j["stats"].begin(); it != j["stats"].end(); ++it) stat_sum[it.key()] += num(it.value());
+      ent_sum += num(j["ent"][0]), ent_n += num(j["ent"][1]);
+      gap_sum += num(j["gap"][0]), gap_n += num(j["gap"][1]);
+      gap_max = std::max(gap_max, num(j["gap"][2]));
     }
   }
   Json m = Json::object();
