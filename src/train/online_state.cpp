@@ -51,12 +51,23 @@ data::PromptExample example_from_json(const Json& j, const std::string& where) {
   return e;
 }
 
-// Examples are written once each and referenced by index.
+// Examples are written once each and referenced by index; or, between ranks, named by their index
+// in a list both sides hold (`known`), and not written at all.
 struct ExampleTable {
   Json list = Json::array();
   std::map<const data::PromptExample*, int64_t> index;
+  bool fixed = false;
+  ExampleTable() = default;
+  explicit ExampleTable(const std::vector<PromptRef>& known) : fixed(true) {
+    for (size_t i = 0; i < known.size(); ++i) index.emplace(known[i].get(), int64_t(i));
+  }
   int64_t id(const PromptRef& ex) {
     if (!ex) return -1;
+    if (fixed) {
+      const auto it = index.find(ex.get());
+      TD_ASSERT(it != index.end(), "a sequence's example is not in the list every rank holds");
+      return it->second;
+    }
     auto [it, fresh] = index.emplace(ex.get(), int64_t(list.size()));
     if (fresh) list.push_back(example_to_json(*ex));
     return it->second;
@@ -103,6 +114,20 @@ RolloutSeq seq_from_json(const Json& j, const std::vector<PromptRef>& exs, const
 }
 
 }  // namespace
+
+std::string rollout_seqs_to_bytes(const std::vector<RolloutSeq>& seqs, const std::vector<PromptRef>& examples) {
+  ExampleTable t(examples);
+  Json j = Json::array();
+  for (const RolloutSeq& s : seqs) j.push_back(seq_to_json(s, t));
+  return j.dump();
+}
+
+std::vector<RolloutSeq> rollout_seqs_from_bytes(const std::string& bytes, const std::vector<PromptRef>& examples) {
+  const Json j = Json::parse(bytes);
+  std::vector<RolloutSeq> out;
+  for (size_t i = 0; i < j.size(); ++i) out.push_back(seq_from_json(j[i], examples, cat("online.gather.seqs[", i, "]")));
+  return out;
+}
 
 Json online_inflight_to_json(const std::vector<PreparedBatch>& batches, const std::vector<PromptRef>& relift_buffer) {
   ExampleTable t;

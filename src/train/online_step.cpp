@@ -12,6 +12,7 @@
 #include "core/rng.h"
 #include "rollout/engine.h"
 #include "rollout/stop_ids.h"
+#include "train/online_state.h"
 #include "train/pass_at_k.h"
 #include "train/uft_hint.h"
 
@@ -123,6 +124,7 @@ rollout::SamplingParams sampling_params(const OnlineConfig& c, const std::vector
 
 std::vector<std::vector<rollout::Sample>> generate(model::Decoder& policy, const OnlineConfig& c,
                                                    const std::vector<rollout::Request>& reqs) {
+  if (reqs.empty()) return {};  // a rank with no prompt of its own (more ranks than prompts)
   rollout::EngineOptions eo;
   eo.kv_cache_bytes = size_t(c.kv_cache_mb * 1024.0 * 1024.0);
   eo.max_batch = c.max_batch;
@@ -138,6 +140,29 @@ Error no_demonstration(const data::PromptExample& ex, const std::string& algorit
 }
 
 }  // namespace
+
+std::vector<size_t> OnlineStep::share_bounds(size_t n, int64_t k) const {
+  const size_t N = size_t(comm_.size()), step = k > 0 ? size_t(k) : std::max<size_t>(n, 1);
+  const size_t C = (n + step - 1) / step;
+  std::vector<size_t> b(N + 1);
+  for (size_t r = 0; r <= N; ++r) b[r] = std::min(n, C * r / N * step);
+  return b;
+}
+
+std::pair<size_t, size_t> OnlineStep::share(size_t n, int64_t k) const {
+  const auto b = share_bounds(n, k);
+  return {b[size_t(comm_.rank())], b[size_t(comm_.rank()) + 1]};
+}
+
+std::vector<RolloutSeq> OnlineStep::gather(std::vector<RolloutSeq> mine, const std::vector<PromptRef>& examples) const {
+  if (comm_.size() == 1) return mine;
+  std::vector<RolloutSeq> all;
+  for (const std::string& part : comm_.all_gather_bytes(rollout_seqs_to_bytes(mine, examples))) {
+    auto seqs = rollout_seqs_from_bytes(part, examples);
+    all.insert(all.end(), std::make_move_iterator(seqs.begin()), std::make_move_iterator(seqs.end()));
+  }
+  return all;
+}
 
 std::vector<std::vector<int32_t>> OnlineStep::hints(const std::vector<PromptRef>& prompts, int64_t rl_step, int64_t batch) {
   std::vector<std::vector<int32_t>> out(prompts.size());
@@ -166,9 +191,10 @@ std::vector<RolloutSeq> OnlineStep::sample(const std::vector<PromptRef>& prompts
   const rollout::SamplingParams sp = sampling_params(c_, stop_ids_);
   const int64_t n_sampled = r_.num_generations - r_.demos_per_group;
   const bool greedy = r_.obj.advantage.type == objective::AdvantageType::kRemax;
-  const auto hint = hints(prompts, step, batch);
+  const auto hint = hints(prompts, step, batch);  // every prompt's on every rank: the hint metrics are global
+  const auto [p0, p1] = share(prompts.size());
   std::vector<rollout::Request> reqs;
-  for (size_t i = 0; i < prompts.size(); ++i) {
+  for (size_t i = p0; i < p1; ++i) {
     std::vector<int32_t> prompt = prompts[i]->prompt;
     prompt.insert(prompt.end(), hint[i].begin(), hint[i].end());
     rollout::Request q{prompt, sp};
@@ -184,13 +210,14 @@ std::vector<RolloutSeq> OnlineStep::sample(const std::vector<PromptRef>& prompts
   const auto out = generate(policy_, c_, reqs);
   std::vector<RolloutSeq> seqs;
   std::vector<RolloutSeq> greedy_rows;
-  for (size_t i = 0; i < prompts.size(); ++i) {
-    const auto& samples = out[greedy ? 2 * i : i];
+  for (size_t i = p0; i < p1; ++i) {
+    const size_t k = i - p0;  // this rank's request of prompt i
+    const auto& samples = out[greedy ? 2 * k : k];
     for (const auto& s : samples) {
       RolloutSeq q;
       q.ex = prompts[i];
       q.group = int64_t(i);
-      q.prompt = reqs[greedy ? 2 * i : i].prompt;
+      q.prompt = reqs[greedy ? 2 * k : k].prompt;
       q.hint_len = int64_t(hint[i].size());
       q.completion = s.ids;
       q.old_logp = s.logprobs;
@@ -218,13 +245,14 @@ std::vector<RolloutSeq> OnlineStep::sample(const std::vector<PromptRef>& prompts
       g.ex = prompts[i];
       g.group = int64_t(i);
       g.prompt = prompts[i]->prompt;
-      g.completion = out[2 * i + 1][0].ids;
+      g.completion = out[2 * k + 1][0].ids;
       greedy_rows.push_back(std::move(g));
     }
   }
   if (greedy) {
     rewards_.score(greedy_rows);
-    for (auto& s : seqs) s.baseline = greedy_rows[size_t(s.group)].reward;
+    for (auto& s : seqs)
+      if (s.group >= 0) s.baseline = greedy_rows[size_t(s.group) - p0].reward;
   }
   return seqs;
 }
@@ -347,12 +375,13 @@ std::vector<PreparedBatch> OnlineStep::collect(const PromptSource& next_prompts,
   while (true) {
     const auto prompts = next_prompts();
     double t0 = now();
-    auto seqs = sample(prompts, rl_step, batches++);
+    auto seqs = sample(prompts, rl_step, batches++);  // this rank's share
     t_gen += now() - t0;
     t0 = now();
     rewards_.score(seqs);
     shape_overlong(seqs);
     t_score += now() - t0;
+    seqs = gather(std::move(seqs), prompts);  // the whole generation batch, on every rank
     for (const auto& s : seqs) {
       all.push_back(s);
       if (all.back().group >= 0) all.back().group += groups_seen;
@@ -384,8 +413,9 @@ std::vector<PreparedBatch> OnlineStep::collect(const PromptSource& next_prompts,
       break;
     }
     if (batches >= r_.max_num_gen_batches) {
-      log_info("online: rollout batch ", rl_step + 1, ": ", n_kept_groups, " informative groups after ", batches,
-               " generation batches (max_num_gen_batches), training on those");
+      if (comm_.rank() == 0)
+        log_info("online: rollout batch ", rl_step + 1, ": ", n_kept_groups, " informative groups after ", batches,
+                 " generation batches (max_num_gen_batches), training on those");
       break;
     }
   }
@@ -405,7 +435,7 @@ std::vector<PreparedBatch> OnlineStep::collect(const PromptSource& next_prompts,
     out.push_back(prepare(std::move(kept), rl_step));
     for (auto it = m.begin(); it != m.end(); ++it) out.back().metrics[it.key()] = it.value();
   } else {  // an empty batch carries the metrics; its optimizer step has a zero gradient
-    log_info("online: rollout batch ", rl_step + 1, ": no informative group, no update from it");
+    if (comm_.rank() == 0) log_info("online: rollout batch ", rl_step + 1, ": no informative group, no update from it");
     out.emplace_back();
     out.back().metrics = m;
     out.back().metrics["skipped"] = 1;
@@ -417,8 +447,15 @@ std::vector<PreparedBatch> OnlineStep::collect(const PromptSource& next_prompts,
 std::vector<PreparedBatch> OnlineStep::collect_given(std::vector<RolloutSeq> seqs, int64_t rl_step) {
   Json m = Json::object();
   const double t0 = now();
-  rewards_.score(seqs);
-  shape_overlong(seqs);
+  {  // each rank scores its share of the sequences
+    std::vector<PromptRef> exs;
+    for (const auto& s : seqs) exs.push_back(s.ex);
+    const auto [s0, s1] = share(seqs.size());
+    std::vector<RolloutSeq> mine(seqs.begin() + long(s0), seqs.begin() + long(s1));
+    rewards_.score(mine);
+    shape_overlong(mine);
+    seqs = gather(std::move(mine), exs);
+  }
   m["time/score"] = now() - t0;
   m["time/generate"] = 0.0;
   rollout_metrics(seqs, rewards_, c_.success_threshold, r_.pass_at_k, m);
@@ -431,8 +468,9 @@ std::vector<PreparedBatch> OnlineStep::collect_given(std::vector<RolloutSeq> seq
 Json OnlineStep::evaluate(const std::vector<PromptRef>& prompts) {
   const rollout::SamplingParams sp = sampling_params(c_, stop_ids_);
   const int64_t n = r_.num_generations - r_.demos_per_group;
+  const auto [p0, p1] = share(prompts.size());
   std::vector<rollout::Request> reqs;
-  for (size_t i = 0; i < prompts.size(); ++i) {
+  for (size_t i = p0; i < p1; ++i) {
     rollout::Request q{prompts[i]->prompt, sp};
     q.params.n = n;
     // The same seeds at every evaluation: the held-out numbers move only with the weights.
@@ -442,8 +480,8 @@ Json OnlineStep::evaluate(const std::vector<PromptRef>& prompts) {
   const double t0 = now();
   const auto out = generate(policy_, c_, reqs);
   std::vector<RolloutSeq> seqs;
-  for (size_t i = 0; i < prompts.size(); ++i)
-    for (const auto& s : out[i]) {
+  for (size_t i = p0; i < p1; ++i)
+    for (const auto& s : out[i - p0]) {
       RolloutSeq q;
       q.ex = prompts[i];
       q.group = int64_t(i);
@@ -453,6 +491,7 @@ Json OnlineStep::evaluate(const std::vector<PromptRef>& prompts) {
       seqs.push_back(std::move(q));
     }
   rewards_.score(seqs);
+  seqs = gather(std::move(seqs), prompts);
   Json m = Json::object();
   rollout_metrics(seqs, rewards_, c_.success_threshold, r_.pass_at_k, m, "eval_");
   m["eval_prompts"] = int64_t(prompts.size());

@@ -8,15 +8,23 @@
 // Deliberately not here: the optimizer, schedules, checkpoints and logging (the loop calls this with an
 // OptimizerStep callback), reading files (the loop hands in PromptExamples or given sequences), and
 // any arithmetic of the objective itself.
+// Data parallel (dist::world() of N ranks): every rank holds the whole rollout batch and makes every
+// batch-level decision (group filter, advantages, mini-batch order) on it, identically; only the model
+// work is split. Each rank samples and scores a contiguous share of the prompts and the sequences are
+// gathered in rank order (the order one rank makes them in); the passes before any update and each
+// mini-batch's forward/backward take a contiguous share of the sequences; the normalisers count the
+// whole mini-batch and the statistics are reduced over ranks, so N ranks make one rank's update.
 #pragma once
 #include <functional>
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/json.h"
 #include "data/example.h"
+#include "dist/communicator.h"
 #include "model/decoder.h"
 #include "reward/reward.h"
 #include "train/online_config.h"
@@ -106,6 +114,8 @@ class OnlineStep {
   Json run(const PromptSource& next_prompts, int64_t rl_step, const OptimizerStep& optimizer_step);
 
   // Pieces, public for tests.
+  // This rank's share of the prompts (all of them on one rank), sampled; seeds and group ids follow
+  // each prompt's index in `prompts`, so they do not depend on the number of ranks.
   std::vector<RolloutSeq> sample(const std::vector<PromptRef>& prompts, int64_t rl_step, int64_t batch);
   // Held-out prompts: num_generations samples each (no demonstrations, hints or greedy rows), scored;
   // reward, accuracy, pass@k and lengths named as the rollout metrics with an eval_ prefix.
@@ -118,6 +128,16 @@ class OnlineStep {
   void set_expert_source(ExpertSource s) { expert_source_ = std::move(s); }
 
  private:
+  // Where each rank's items of [0, n) begin (size + 1 bounds) when they are cut into chunks of k (the
+  // micro-batches one process would make; k <= 0: one chunk): a contiguous run of whole chunks per
+  // rank, in rank order, so every micro-batch is the one a single process computes.
+  std::vector<size_t> share_bounds(size_t n, int64_t k) const;
+  // [begin, end) of this rank's items.
+  std::pair<size_t, size_t> share(size_t n, int64_t k = 1) const;
+  // Every rank's sequences, concatenated in rank order; `examples` (held by every rank) holds the
+  // examples they point to.
+  std::vector<RolloutSeq> gather(std::vector<RolloutSeq> mine, const std::vector<PromptRef>& examples) const;
+
   void add_expert_rows(std::vector<RolloutSeq>& seqs) const;
   void shape_overlong(std::vector<RolloutSeq>& seqs) const;
   void hpt_switch(std::vector<RolloutSeq>& seqs) const;
@@ -137,6 +157,7 @@ class OnlineStep {
 
   std::vector<PromptRef> relift_buffer_;  // ReLIFT: prompts every sample failed
   ExpertSource expert_source_;            // CHORD with expert_file
+  dist::Communicator& comm_ = dist::world();
 };
 
 // Summary numbers of the sampled batch (rewards per function, accuracy, pass@k for each k of ks no

@@ -111,7 +111,6 @@ class OnlineAlgorithm : public Algorithm {
  public:
   OnlineAlgorithm(model::Decoder& policy, const OnlineConfig& cfg, const ResolvedOnline& rc, const RewardFactory& make)
       : Algorithm(policy, cfg.model_name_or_path), cfg_(cfg), rc_(rc) {
-    if (comm_.size() > 1) throw Error("online", "online RL runs on one rank for now; run it without mpirun");
     if (rc.needs_ref) ref_ = make_reference(cfg, policy, cfg.ref_model_name_or_path);
     if (ref_.owned) apply_compute_dtype(cfg, *ref_.owned);  // the reference's log-probs in the policy's precision
     const int64_t vocab = policy.config().vocab_size;
@@ -149,11 +148,13 @@ class OnlineAlgorithm : public Algorithm {
         return out;
       });
     }
-    log_info("online: ", cfg.algorithm, ", rollout batches of ", cfg.train_batch_size, " prompts x ", rc.num_generations, ", ",
-             rc.ppo_epochs, " epoch(s) x ", cfg.num_mini_batches, " mini-batch(es) each",
-             rc.critic ? "; value head on the policy trunk" : "", rc.needs_ref ? "; frozen reference" : "",
-             train_ ? cat("; ", train_->size(), " prompts", eval_ ? cat(", ", eval_->size(), " held out") : "") : "",
-             expert_ ? cat("; ", expert_->size(), " expert demonstrations from ", cfg.expert_file) : "");
+    if (comm_.rank() == 0)
+      log_info("online: ", cfg.algorithm, ", rollout batches of ", cfg.train_batch_size, " prompts x ", rc.num_generations,
+               comm_.size() > 1 ? cat(" split over ", comm_.size(), " ranks") : "", ", ", rc.ppo_epochs, " epoch(s) x ",
+               cfg.num_mini_batches, " mini-batch(es) each", rc.critic ? "; value head on the policy trunk" : "",
+               rc.needs_ref ? "; frozen reference" : "",
+               train_ ? cat("; ", train_->size(), " prompts", eval_ ? cat(", ", eval_->size(), " held out") : "") : "",
+               expert_ ? cat("; ", expert_->size(), " expert demonstrations from ", cfg.expert_file) : "");
   }
 
   std::string name() const override { return cfg_.algorithm; }
@@ -183,9 +184,12 @@ class OnlineAlgorithm : public Algorithm {
       return r;
     }
     const Json u = step_->minibatch_gradients(pb);
+    // The step's loss and tokens are already global; the loop sums the ranks' shares, so rank 0
+    // carries them whole.
+    const bool lead = comm_.rank() == 0;
     for (auto it = u.begin(); it != u.end(); ++it)
-      if (it.key() == "loss") r.loss = it.value().get<double>();
-      else if (it.key() == "tokens") r.tokens = int64_t(it.value().get<double>());
+      if (it.key() == "loss") r.loss = lead ? it.value().get<double>() : 0.0;
+      else if (it.key() == "tokens") r.tokens = lead ? int64_t(it.value().get<double>()) : 0;
       else r.metrics[it.key()] = it.value();
     if (pb.done()) batches_.erase(batches_.begin());
     return r;
@@ -253,7 +257,8 @@ class OnlineAlgorithm : public Algorithm {
       out.push_back(std::move(ex));
     }
     const auto& lines = stream_->stats().skipped_lines;
-    for (size_t i = skipped_before; i < lines.size(); ++i) log_warn("online: skipped bad line ", lines[i]);
+    if (comm_.rank() == 0)
+      for (size_t i = skipped_before; i < lines.size(); ++i) log_warn("online: skipped bad line ", lines[i]);
     return out;
   }
   std::vector<RolloutSeq> next_given() {  // train_batch_size groups, cycling through the file
