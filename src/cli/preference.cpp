@@ -18,13 +18,10 @@ struct Opts {
 
 int run(const Opts& o) {
   train::PrefTrainConfig cfg(o.algorithm);
-  auto fields = train::fields_of(cfg);
-  if (!o.config.empty()) train::apply_yaml_file(fields, o.config);
-  for (size_t i = 0; i < o.overrides.size(); ++i) train::apply_override(fields, o.overrides[i], cat("override ", i + 1));
-  cfg.validate();
+  const train::ResolvedConfig r = train::load_run_config(cfg, o.config, o.overrides);
   const auto obj = cfg.pref.objective();  // validates the preference keys before any model is loaded
-  const Json resolved = train::fields_to_json(fields);
-  const std::string yaml = train::fields_to_yaml(fields);
+  const Json& resolved = r.json;
+  const std::string& yaml = r.yaml;
   std::fprintf(stderr, "tandem %s: resolved config\n%s", o.algorithm.c_str(), yaml.c_str());
 
   std::unique_ptr<model::Decoder> policy;

@@ -151,6 +151,9 @@ ResolvedOnline resolve(const OnlineConfig& c) {
     r.pass_at_k.push_back(1);
     if (r.num_generations - r.demos_per_group > 1) r.pass_at_k.push_back(r.num_generations - r.demos_per_group);
   }
+  if (!c.expert_file.empty() && r.expert_data_ratio <= 0)
+    throw Error("expert_file", cat("feeds CHORD's expert sub-batch; algorithm '", c.algorithm,
+                                   "' has none (expected expert_data_ratio > 0, e.g. tandem chord)"));
   if (r.demos_per_group >= r.num_generations)
     throw Error("num_generations", cat("must exceed the demonstrations per group (", r.demos_per_group, "), got ", r.num_generations));
   r.critic = has_term(o, TermType::kValue);

@@ -47,6 +47,7 @@ struct OnlineConfig : TrainConfig {
   double overlong_penalty_factor = 1.0;
   // Hybrids.
   double expert_data_ratio = -1;   // CHORD: share of demonstrations in a step's sequences
+  std::string expert_file;         // CHORD: the expert sub-batch's own data ("" = the step's prompts' demonstrations)
   int64_t sft_data_size = -1;      // ReLIFT: buffered all-failed prompts that trigger an SFT step
   int64_t switch_gate = -1;        // HPT: a prompt with at most this many correct samples trains on its demo
   // UFT hints (-1 = the preset's loop.hint): l ~ Binomial(K, p_t) of K = min(hint_segments, #steps)
@@ -96,6 +97,9 @@ struct OnlineConfig : TrainConfig {
     v("overlong_buffer_len", overlong_buffer_len, "DAPO overlong shaping L_cache (0 off, -1 preset)");
     v("overlong_penalty_factor", overlong_penalty_factor, "DAPO overlong penalty kappa");
     v("expert_data_ratio", expert_data_ratio, "CHORD: demonstrations as a share of the step's sequences (-1: preset)");
+    v("expert_file", expert_file,
+      "CHORD: JSONL of demonstrations for the expert sub-batch, any prompt shape with a completion or solution "
+      "(e.g. an SFT file); empty: the demonstrations of the step's own prompts");
     v("sft_data_size", sft_data_size, "ReLIFT: buffer size that triggers an SFT step on demonstrations (-1: preset)");
     v("switch_gate", switch_gate, "HPT: most correct samples for which a prompt trains on its demonstration (-1: preset)");
     v("hint_p_lo", hint_p_lo, "UFT: hint probability at the end of the schedule (-1: preset, 0.05)");

@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "core/rng.h"
 #include "rollout/engine.h"
+#include "rollout/stop_ids.h"
 #include "train/online_state.h"
 #include "train/pass_at_k.h"
 #include "train/uft_hint.h"
@@ -102,13 +103,14 @@ void RewardSet::score(std::vector<RolloutSeq>& seqs) const {
 
 OnlineStep::OnlineStep(const OnlineConfig& c, const ResolvedOnline& r, model::Decoder& policy, model::Decoder* ref,
                        const RewardSet& rewards)
-    : c_(c), r_(r), policy_(policy), ref_(ref), rewards_(rewards) {
+    : c_(c), r_(r), policy_(policy), ref_(ref), rewards_(rewards),
+      stop_ids_(rollout::default_stop_ids(c.model_name_or_path, policy.config())) {
   if (r_.needs_ref && ref_ == nullptr) throw Error("online.ref", "the objective needs a reference model, got none");
 }
 
 namespace {
 
-rollout::SamplingParams sampling_params(const OnlineConfig& c, const model::ModelConfig& mc) {
+rollout::SamplingParams sampling_params(const OnlineConfig& c, const std::vector<int32_t>& stop_ids) {
   rollout::SamplingParams sp;
   sp.temperature = float(c.temperature);
   sp.top_p = float(c.top_p);
@@ -116,8 +118,7 @@ rollout::SamplingParams sampling_params(const OnlineConfig& c, const model::Mode
   sp.min_p = float(c.min_p);
   sp.repetition_penalty = float(c.repetition_penalty);
   sp.max_new_tokens = c.max_new_tokens;
-  if (!c.ignore_eos)
-    for (int64_t id : mc.eos_token_ids) sp.stop_ids.push_back(int32_t(id));
+  if (!c.ignore_eos) sp.stop_ids = stop_ids;
   return sp;
 }
 
@@ -187,7 +188,7 @@ std::vector<std::vector<int32_t>> OnlineStep::hints(const std::vector<PromptRef>
 }
 
 std::vector<RolloutSeq> OnlineStep::sample(const std::vector<PromptRef>& prompts, int64_t step, int64_t batch) {
-  const rollout::SamplingParams sp = sampling_params(c_, policy_.config());
+  const rollout::SamplingParams sp = sampling_params(c_, stop_ids_);
   const int64_t n_sampled = r_.num_generations - r_.demos_per_group;
   const bool greedy = r_.obj.advantage.type == objective::AdvantageType::kRemax;
   const auto hint = hints(prompts, step, batch);  // every prompt's on every rank: the hint metrics are global
@@ -266,15 +267,23 @@ void OnlineStep::shape_overlong(std::vector<RolloutSeq>& seqs) const {
 }
 
 void OnlineStep::add_expert_rows(std::vector<RolloutSeq>& seqs) const {
-  // CHORD: demonstrations of this step's prompts as a separate sub-batch (no group, no advantage), so
-  // that they are expert_data_ratio of all sequences (Trinity-RFT: 64 expert of 320).
+  // CHORD: demonstrations as a separate sub-batch (no group, no advantage), so that they are
+  // expert_data_ratio of all sequences (Trinity-RFT: 64 expert of 320). They come from the expert data
+  // when the run has its own (expert_file, as Trinity-RFT's separate SFT dataset), else from the
+  // demonstrations of this step's prompts.
   if (r_.expert_data_ratio <= 0 || seqs.empty()) return;
-  std::vector<PromptRef> exs;
-  for (const auto& s : seqs)
-    if ((exs.empty() || exs.back() != s.ex) && !s.ex->demonstration.empty()) exs.push_back(s.ex);
-  if (exs.empty()) throw no_demonstration(*seqs.front().ex, c_.algorithm, "trains on demonstrations");
   const double n = r_.expert_data_ratio / (1.0 - r_.expert_data_ratio) * double(seqs.size());
   const int64_t k = std::max<int64_t>(1, int64_t(std::llround(n)));
+  std::vector<PromptRef> exs;
+  if (expert_source_) {
+    exs = expert_source_(k);
+    for (const auto& e : exs)
+      if (e->demonstration.empty()) throw no_demonstration(*e, c_.algorithm, "trains on the expert data's demonstrations");
+  } else {
+    for (const auto& s : seqs)
+      if ((exs.empty() || exs.back() != s.ex) && !s.ex->demonstration.empty()) exs.push_back(s.ex);
+  }
+  if (exs.empty()) throw no_demonstration(*seqs.front().ex, c_.algorithm, "trains on demonstrations");
   for (int64_t i = 0; i < k; ++i) {
     seqs.push_back(demo_row(exs[size_t(i) % exs.size()]));  // expert rows carry no reward (CHORD (c))
   }
@@ -457,7 +466,7 @@ std::vector<PreparedBatch> OnlineStep::collect_given(std::vector<RolloutSeq> seq
 }
 
 Json OnlineStep::evaluate(const std::vector<PromptRef>& prompts) {
-  const rollout::SamplingParams sp = sampling_params(c_, policy_.config());
+  const rollout::SamplingParams sp = sampling_params(c_, stop_ids_);
   const int64_t n = r_.num_generations - r_.demos_per_group;
   const auto [p0, p1] = share(prompts.size());
   std::vector<rollout::Request> reqs;

@@ -75,6 +75,8 @@ class RewardSet {
 using OptimizerStep = std::function<double()>;
 // The next train_batch_size prompts of the data stream (called again by dynamic sampling).
 using PromptSource = std::function<std::vector<PromptRef>()>;
+// The next n examples of CHORD's own expert data (expert_file), each with a demonstration.
+using ExpertSource = std::function<std::vector<PromptRef>(int64_t n)>;
 
 // A rollout batch ready for its optimizer steps: old/reference log-probs, values and advantages
 // computed over the whole batch, mini-batches laid out epoch after epoch.
@@ -122,6 +124,8 @@ class OnlineStep {
   PreparedBatch prepare(std::vector<RolloutSeq> seqs, int64_t rl_step, int64_t epochs = 0);
 
   std::vector<PromptRef>& relift_buffer() { return relift_buffer_; }
+  // CHORD: draw the expert sub-batch from this source instead of the step's prompts' demonstrations.
+  void set_expert_source(ExpertSource s) { expert_source_ = std::move(s); }
 
  private:
   // Where each rank's items of [0, n) begin (size + 1 bounds) when they are cut into chunks of k (the
@@ -145,12 +149,14 @@ class OnlineStep {
   model::Decoder& policy_;
   model::Decoder* ref_;
   const RewardSet& rewards_;
+  std::vector<int32_t> stop_ids_;  // the model folder's eos ids (rollout/stop_ids.h)
   // UFT: the hint of each prompt (a prefix of its demonstration; empty = none), and their statistics
   // for the rollout batch's metrics.
   std::vector<std::vector<int32_t>> hints(const std::vector<PromptRef>& prompts, int64_t rl_step, int64_t batch);
   Json hint_metrics_ = Json::object();
 
   std::vector<PromptRef> relift_buffer_;  // ReLIFT: prompts every sample failed
+  ExpertSource expert_source_;            // CHORD with expert_file
   dist::Communicator& comm_ = dist::world();
 };
 

@@ -129,12 +129,32 @@ class OnlineAlgorithm : public Algorithm {
       if (!eval->empty()) eval_ = std::move(eval);
     }
     step_ = std::make_unique<OnlineStep>(cfg_, rc_, policy, ref_.model, *rewards_);
+    if (!cfg.expert_file.empty()) {  // CHORD's expert data: its own file, its own seeded order
+      data::DataConfig dc = cfg.data;
+      dc.train_file = cfg.expert_file;
+      dc.datasets = Json::array();
+      dc.eval_file.clear();
+      dc.eval_fraction = 0;
+      expert_ = std::make_unique<data::Dataset>(dc, cfg.model_name_or_path, data::Split::kTrain, uint64_t(cfg.seed));
+      if (expert_->empty()) throw Error("expert_file", cat("'", cfg.expert_file, "' holds no demonstrations"));
+      expert_stream_ = std::make_unique<data::PromptStream>(*expert_, uint64_t(cfg.seed) + 1, num_threads());
+      step_->set_expert_source([this](int64_t n) {
+        std::vector<PromptRef> out;
+        for (int64_t i = 0; i < n; ++i) {
+          auto ex = std::make_shared<const data::PromptExample>(expert_stream_->next());
+          check_vocab(*ex, policy_.config().vocab_size);
+          out.push_back(std::move(ex));
+        }
+        return out;
+      });
+    }
     if (comm_.rank() == 0)
       log_info("online: ", cfg.algorithm, ", rollout batches of ", cfg.train_batch_size, " prompts x ", rc.num_generations,
                comm_.size() > 1 ? cat(" split over ", comm_.size(), " ranks") : "", ", ", rc.ppo_epochs, " epoch(s) x ",
                cfg.num_mini_batches, " mini-batch(es) each", rc.critic ? "; value head on the policy trunk" : "",
                rc.needs_ref ? "; frozen reference" : "",
-               train_ ? cat("; ", train_->size(), " prompts", eval_ ? cat(", ", eval_->size(), " held out") : "") : "");
+               train_ ? cat("; ", train_->size(), " prompts", eval_ ? cat(", ", eval_->size(), " held out") : "") : "",
+               expert_ ? cat("; ", expert_->size(), " expert demonstrations from ", cfg.expert_file) : "");
   }
 
   std::string name() const override { return cfg_.algorithm; }
@@ -194,6 +214,7 @@ class OnlineAlgorithm : public Algorithm {
     Json s = {{"rl_step", rl_step_}, {"given_position", position_},
               {"inflight", online_inflight_to_json(batches_, step_->relift_buffer())}};
     if (stream_) s["stream"] = stream_->state();
+    if (expert_stream_) s["expert_stream"] = expert_stream_->state();
     return s;
   }
   void restore(const Json& s) override {
@@ -202,6 +223,11 @@ class OnlineAlgorithm : public Algorithm {
     batches_.clear();
     step_->relift_buffer().clear();
     if (s.contains("inflight")) online_inflight_from_json(s["inflight"], w + ".inflight", batches_, step_->relift_buffer());
+    if (expert_stream_) {
+      if (!s.contains("expert_stream"))
+        throw Error(w + ".expert_stream", "missing: the checkpoint was written by a run without expert_file");
+      expert_stream_->restore(s["expert_stream"]);
+    }
     if (!stream_) {
       position_ = json_int(s, s.contains("given_position") ? "given_position" : "position", w, "online");
       return;
@@ -251,8 +277,8 @@ class OnlineAlgorithm : public Algorithm {
   const ResolvedOnline& rc_;
   Reference ref_;
   std::unique_ptr<RewardSet> rewards_;
-  std::unique_ptr<data::Dataset> train_, eval_;
-  std::unique_ptr<data::PromptStream> stream_;
+  std::unique_ptr<data::Dataset> train_, eval_, expert_;
+  std::unique_ptr<data::PromptStream> stream_, expert_stream_;
   std::vector<RolloutSeq> given_;
   int64_t rl_step_ = 0, position_ = 0;
   std::unique_ptr<OnlineStep> step_;

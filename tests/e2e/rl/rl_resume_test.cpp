@@ -1,6 +1,7 @@
-// Exact resume of `tandem grpo` and `tandem relift` from a checkpoint taken inside a rollout batch:
-// the batch in flight (sequences, behaviour and reference log-probs, advantages, mini-batch order) and
-// ReLIFT's buffer are saved, so a run SIGKILLed after step 3 and resumed from checkpoint-2 (rollout
+// Exact resume of `tandem grpo`, `tandem relift` and `tandem chord_mu` with its own expert data
+// (expert_file) from a checkpoint taken inside a rollout batch: the batch in flight (sequences,
+// behaviour and reference log-probs, advantages, mini-batch order), ReLIFT's buffer and the expert
+// data's position are saved, so a run SIGKILLed after step 3 and resumed from checkpoint-2 (rollout
 // batch 1 of 2, optimizer steps 1-4 of 4 per batch) logs the same steps and writes the same weights
 // as the uninterrupted run, bit for bit (one thread).
 #include <gtest/gtest.h>
@@ -25,6 +26,9 @@ struct ResumeRun {
     for (int i = 0; i < 8; ++i)
       f << Json({{"input_ids", {3 + i, 7, 2 * i}}, {"answer", cat(i, " ", 2 * i + 1)}, {"demonstration_ids", {i, 2 * i + 1}}})
                .dump() << "\n";
+    std::ofstream e(dir.file("expert.jsonl"));  // CHORD's own expert data: other prompts, other solutions
+    for (int i = 0; i < 5; ++i)
+      e << Json({{"input_ids", {40 + i, 9}}, {"demonstration_ids", {50 + i, 11, 12 + i}}}).dump() << "\n";
   }
   std::string cmd(const std::string& algo, const std::string& out_dir, const std::string& extra) const {
     // fuzzy rewards vary continuously, so every group has non-zero advantages to train on.
@@ -68,6 +72,21 @@ TEST(RlResume, GrpoInsideARolloutBatchIsBitIdentical) {
 TEST(RlResume, ReliftBufferAndSftBatchResume) {
   ResumeRun r;
   expect_same_run(r, "relift", "sft_data_size=2 success_threshold=0.9");
+}
+
+// CHORD-mu drawing its expert sub-batch from expert_file: the rollout batch after the resume takes
+// the expert rows that follow the ones already used, so the expert data's position must be restored.
+TEST(RlResume, ChordExpertFilePositionResumes) {
+  ResumeRun r;
+  expect_same_run(r, "chord_mu", "expert_data_ratio=0.25 expert_file=" + r.dir.file("expert.jsonl"));
+}
+
+TEST(RlResume, ExpertFileNeedsAnExpertSubBatch) {
+  ResumeRun r;
+  std::string out;
+  EXPECT_NE(testing::run_command(r.cmd("grpo", r.dir.file("grpo_expert"), "expert_file=" + r.dir.file("expert.jsonl")), &out), 0);
+  EXPECT_NE(out.find("[expert_file]"), std::string::npos) << out;
+  EXPECT_NE(out.find("expert_data_ratio > 0"), std::string::npos) << out;
 }
 
 }  // namespace
