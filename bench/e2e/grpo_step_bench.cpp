@@ -129,11 +129,9 @@ int main(int argc, char** argv) {
     return gn;
   };
   train::OnlineStep step(c, r, dec, &ref, rewards);
-  const train::PromptSource src = [&]() {
-    std::vector<const data::PromptExample*> p;
-    for (auto& e : exs) p.push_back(&e);
-    return p;
-  };
+  std::vector<train::PromptRef> refs;
+  for (auto& e : exs) refs.push_back(std::make_shared<const data::PromptExample>(e));
+  const train::PromptSource src = [&]() { return refs; };
   std::vector<double> total, gen, score, refp, upd;
   for (int64_t i = 0; i <= repeats; ++i) {
     const auto t0 = std::chrono::steady_clock::now();

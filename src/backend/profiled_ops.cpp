@@ -36,7 +36,8 @@ class Timer {
 };
 
 // GEMMs are split by transpose pattern, the part of the profile that tells forward from backward.
-const char* gemm_name(bool ta, bool tb) {
+const char* gemm_name(bool ta, bool tb, bool bf16) {
+  if (bf16) return ta ? (tb ? "gemm_TT bf16" : "gemm_TN bf16 (weight grads)") : (tb ? "gemm_NT bf16 (forward)" : "gemm_NN bf16 (input grads)");
   return ta ? (tb ? "gemm_TT" : "gemm_TN (weight grads)") : (tb ? "gemm_NT (forward)" : "gemm_NN (input grads)");
 }
 
@@ -48,8 +49,9 @@ class ProfiledOps final : public Ops {
   void axpy(float a, const Tensor& x, Tensor& y) const override { Timer _("axpy"); in_.axpy(a, x, y); }
   void scale(Tensor& y, float a) const override { Timer _("scale"); in_.scale(y, a); }
   double sum_squares(const Tensor& x) const override { Timer _("sum_squares"); return in_.sum_squares(x); }
+  bool bf16_gemm_available(std::string* why_not) const override { return in_.bf16_gemm_available(why_not); }
   void gemm(bool ta, bool tb, float al, const Tensor& a, const Tensor& b, float be, Tensor& c) const override {
-    Timer _(gemm_name(ta, tb));
+    Timer _(gemm_name(ta, tb, a.dtype() == DType::kBF16 || b.dtype() == DType::kBF16));
     in_.gemm(ta, tb, al, a, b, be, c);
   }
   void bias_forward(Tensor& y, const Tensor& b) const override { Timer _("bias"); in_.bias_forward(y, b); }

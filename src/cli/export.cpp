@@ -11,12 +11,12 @@
 #include <unistd.h>
 
 #include "cli/command.h"
+#include "cli/gguf_file.h"
 #include "core/file.h"
 #include "core/log.h"
 #include "model/decoder.h"
 #include "model/gguf_export.h"
 #include "model/lora_peft.h"
-#include "tokenizer/gguf_vocab.h"
 
 namespace tandem::cli {
 namespace {
@@ -78,18 +78,12 @@ int export_hf(const Opts& o) {
 }
 
 int export_gguf(const Opts& o) {
-  const model::GgmlType dt = model::gguf_dtype_from_name(o.dtype.empty() ? "f16" : o.dtype);
   const model::ModelConfig cfg = model::ModelConfig::load(join_path(o.model, "config.json"));
   model::gguf_arch(cfg);  // refuse an unsupported model before loading its weights
+  model::gguf_dtype_from_name(o.dtype.empty() ? "f16" : o.dtype);  // and an unknown dtype
   auto dec = load_model(o);
-  model::GgufWriter w;
   const std::string name = fs::path(o.model).lexically_normal().filename().string();
-  model::add_model_to_gguf(w, dec->config(), dec->weights(), dt, name == "." || name.empty() ? "" : name);
-  const tokenizer::GgufVocabInfo vi = tokenizer::add_tokenizer_to_gguf(w, o.model, dec->config().vocab_size);
-  const uint64_t bytes = w.write(o.out);
-  log_info("export: wrote ", o.out, " (", model::ggml_type_name(dt), ", ", w.tensor_count(), " tensors, ", bytes,
-           " bytes; tokenizer ", vi.model, vi.pre.empty() ? "" : cat(" pre=", vi.pre), ", ", vi.n_tokens, " tokens",
-           vi.has_chat_template ? ", chat template" : "", ")");
+  write_gguf_file(*dec, o.model, o.dtype.empty() ? "f16" : o.dtype, o.out, name == "." || name.empty() ? "" : name);
   return 0;
 }
 

@@ -23,6 +23,7 @@
 #include "model/decoder.h"
 #include "model/lora_peft.h"
 #include "rollout/engine.h"
+#include "rollout/stop_ids.h"
 #include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 
@@ -32,6 +33,7 @@ namespace {
 struct Opts {
   std::string model, adapter, data, out, prompt;
   bool chat = false, ignore_eos = false, summary = false, include_stop = false, stream = false, no_stream = false;
+  bool bf16 = false;
   std::vector<std::string> stop;
   rollout::SamplingParams sp;
   uint64_t seed = 0;
@@ -121,23 +123,6 @@ std::vector<Prompt> read_prompts(const std::string& path, int64_t vocab, PromptE
   return prompts;
 }
 
-// eos ids of DIR/generation_config.json (an int or a list), empty when the file is absent.
-std::vector<int32_t> generation_config_eos(const std::string& dir, int64_t vocab) {
-  const std::string path = join_path(dir, "generation_config.json");
-  if (!file_exists(path)) return {};
-  const Json j = read_json_file(path, "generate.generation_config");
-  std::vector<int32_t> ids;
-  if (!j.is_object() || !j.contains("eos_token_id") || j["eos_token_id"].is_null()) return ids;
-  const Json& e = j["eos_token_id"];
-  for (const Json& v : e.is_array() ? e : Json::array({e})) {
-    if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() >= vocab)
-      throw Error("generate.generation_config.eos_token_id",
-                  cat("expected token ids in [0, ", vocab, "), got ", v.dump(), " (", path, ")"));
-    ids.push_back(int32_t(v.get<int64_t>()));
-  }
-  return ids;
-}
-
 int run(const Opts& o) {
   if (o.data.empty() == o.prompt.empty())
     throw Error("generate.data", "expected one of --data prompts.jsonl or --prompt TEXT");
@@ -149,6 +134,7 @@ int run(const Opts& o) {
     dec->attach_adapters(model::load_peft_adapter(dec->config(), o.adapter));
     model::merge_and_detach(*dec);
   }
+  if (o.bf16) dec->set_compute_dtype(DType::kBF16);
   const auto& cfg = dec->config();
   PromptEncoder enc(o.model, o.chat);
   std::vector<Prompt> prompts;
@@ -161,12 +147,9 @@ int run(const Opts& o) {
   rollout::SamplingParams sp = o.sp;
   sp.stop_ids = o.stop_ids;
   sp.include_stop_str_in_output = o.include_stop;
-  if (!o.ignore_eos) {
-    for (int64_t e : cfg.eos_token_ids) sp.stop_ids.push_back(int32_t(e));
-    for (int32_t e : generation_config_eos(o.model, cfg.vocab_size)) sp.stop_ids.push_back(e);
-    if (enc.has_tokenizer() && enc.tok().eos_id() >= 0 && enc.tok().eos_id() < cfg.vocab_size)
-      sp.stop_ids.push_back(enc.tok().eos_id());
-  }
+  if (!o.ignore_eos)
+    for (int32_t e : rollout::default_stop_ids(o.model, cfg, enc.has_tokenizer() ? &enc.tok() : nullptr))
+      sp.stop_ids.push_back(e);
   const bool has_stop_strings =
       !o.stop.empty() || std::any_of(prompts.begin(), prompts.end(), [](const Prompt& p) { return !p.stop.empty(); });
   if (has_stop_strings && !enc.has_tokenizer())
@@ -254,6 +237,7 @@ Registrar reg({"generate", "sample completions of prompts (token ids, text or ch
                  sub.add_option("--max-batch", o->max_batch, "most sequences decoded together")->capture_default_str();
                  sub.add_option("--kv-cache-mb", o->kv_cache_mb, "KV cache budget in MiB")->capture_default_str();
                  sub.add_flag("--summary", o->summary, "print cache size and speed to stderr");
+                 sub.add_flag("--bf16", o->bf16, "bf16 GEMMs with fp32 accumulation (as training's bf16: true; needs AVX512_BF16)");
                  return std::function<int()>([o] { return run(*o); });
                }});
 

@@ -5,6 +5,7 @@
 #include "cli/command.h"
 #include "train/config_fields.h"
 #include "train/pref_trainer.h"
+#include "train/reference.h"
 #include "train/reward_model.h"
 
 namespace tandem::cli {
@@ -17,16 +18,14 @@ struct Opts {
 
 int run(const Opts& o) {
   train::PrefTrainConfig cfg(o.algorithm);
-  auto fields = train::fields_of(cfg);
-  if (!o.config.empty()) train::apply_yaml_file(fields, o.config);
-  for (size_t i = 0; i < o.overrides.size(); ++i) train::apply_override(fields, o.overrides[i], cat("override ", i + 1));
-  cfg.validate();
+  const train::ResolvedConfig r = train::load_run_config(cfg, o.config, o.overrides);
   const auto obj = cfg.pref.objective();  // validates the preference keys before any model is loaded
-  const Json resolved = train::fields_to_json(fields);
-  const std::string yaml = train::fields_to_yaml(fields);
+  const Json& resolved = r.json;
+  const std::string& yaml = r.yaml;
   std::fprintf(stderr, "tandem %s: resolved config\n%s", o.algorithm.c_str(), yaml.c_str());
 
-  std::unique_ptr<model::Decoder> policy, ref;
+  std::unique_ptr<model::Decoder> policy;
+  train::Reference ref;
   if (train::objective_is_reward_model(obj)) {
     policy = train::load_reward_model(cfg.model_name_or_path, uint64_t(cfg.seed));
   } else {
@@ -34,9 +33,10 @@ int run(const Opts& o) {
     if (policy->config().sequence_classification)
       throw Error("model_name_or_path", cat("'", cfg.model_name_or_path, "' is a reward model (",
                                             policy->config().architecture, "); ", o.algorithm, " trains a causal LM"));
-    if (train::objective_needs_ref(obj))
-      ref = model::Decoder::load(cfg.pref.ref_model_name_or_path.empty() ? cfg.model_name_or_path : cfg.pref.ref_model_name_or_path);
+    if (train::objective_needs_ref(obj)) ref = train::make_reference(cfg, *policy, cfg.pref.ref_model_name_or_path);
   }
+  train::apply_compute_dtype(cfg, *policy);
+  if (ref.owned) train::apply_compute_dtype(cfg, *ref.owned);  // the reference's log-probs in the policy's precision
   auto splits = train::load_preference_splits(cfg, train::objective_is_unpaired(obj));
   train::PreferenceAlgorithm algo(cfg, *policy, std::move(ref), std::move(splits.train), std::move(splits.eval));
   return train::run_training(cfg, resolved, yaml, *policy, algo);

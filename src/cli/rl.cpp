@@ -1,4 +1,4 @@
-// `tandem grpo|dr_grpo|dapo|gspo|cispo|rloo|reinforce_pp|remax|ppo|luffy|chord --config run.yaml
+// `tandem grpo|dr_grpo|dapo|gspo|cispo|rloo|reinforce_pp|remax|ppo|luffy|chord|srft|relift|uft|hpt --config run.yaml
 // [key=value ...]`: online RL with the objective preset of the same name (train/online_trainer.h).
 // One file registers every algorithm: they differ only in the preset the config starts from.
 #include <cstdio>
@@ -19,17 +19,12 @@ struct Opts {
 int run(const Opts& o) {
   train::OnlineConfig cfg;
   cfg.algorithm = o.algorithm;
-  auto fields = train::fields_of(cfg);
-  if (!o.config.empty()) train::apply_yaml_file(fields, o.config);
-  for (size_t i = 0; i < o.overrides.size(); ++i) train::apply_override(fields, o.overrides[i], cat("override ", i + 1));
+  const train::ResolvedConfig r = train::load_run_config(cfg, o.config, o.overrides);
   if (cfg.algorithm != o.algorithm)
     throw Error("algorithm", cat("is set by the command (", o.algorithm, "), got '", cfg.algorithm,
                                  "'; run `tandem ", cfg.algorithm, "` instead"));
-  cfg.validate();
-  const Json resolved = train::fields_to_json(fields);
-  const std::string yaml = train::fields_to_yaml(fields);
-  std::fprintf(stderr, "tandem %s: resolved config\n%s", o.algorithm.c_str(), yaml.c_str());
-  return train::run_online(cfg, resolved, yaml, reward::make_reward);
+  std::fprintf(stderr, "tandem %s: resolved config\n%s", o.algorithm.c_str(), r.yaml.c_str());
+  return train::run_online(cfg, r.json, r.yaml, reward::make_reward);
 }
 
 struct Algo {
@@ -48,8 +43,10 @@ constexpr Algo kAlgos[] = {
     {"ppo", "online RL, PPO: GAE with a value head on the policy trunk"},
     {"luffy", "online RL + demonstrations in each group with probability shaping (LUFFY)"},
     {"chord", "online RL + an expert SFT sub-batch weighted by mu and phi (CHORD)"},
+    {"chord_mu", "online RL + an expert NLL sub-batch whose weight mu decays from peak to valley (CHORD-mu)"},
     {"srft", "online RL + demonstrations in each group with entropy-aware SFT and RL weights (SRFT)"},
     {"relift", "online RL + SFT on demonstrations of prompts every sample failed, when the buffer fills (ReLIFT)"},
+    {"uft", "online RL on completions of demonstration prefixes (hints) that anneal away, NLL on the hints (UFT)"},
     {"hpt", "online RL, per prompt switched to SFT on its demonstration when no sample succeeds (HPT)"},
 };
 

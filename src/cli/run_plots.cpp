@@ -1,10 +1,11 @@
+// `tandem plot`'s charts: one per metric of a run's metrics.jsonl (see run_plots.h).
 #include "cli/run_plots.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <fstream>
 #include <map>
 
+#include "cli/charts.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "core/json.h"
@@ -32,27 +33,18 @@ std::vector<std::string> plot_run_metrics(const std::string& run_dir, const std:
     }
   }
   if (series.empty()) throw Error("plot", cat(metrics, " holds no metrics to chart"));
-  make_directories(out_dir);
-  std::string script = "set terminal pngcairo size 900,500 font ',10'\nset grid\nset key off\nset xlabel 'step'\n";
+  std::vector<Chart> charts;
   std::vector<std::string> written;
   for (const auto& [name, pts] : series) {
-    std::string safe = name;  // metric names like rewards/chosen are not file names
-    for (char& c : safe)
-      if (c == '/' || c == ' ' || c == '\'') c = '_';
-    const std::string data = join_path(out_dir, safe + ".dat");
-    std::string text;
-    for (auto [x, y] : pts) text += cat(x, " ", y, "\n");
-    write_file_atomic(data, text);
-    const std::string png = join_path(out_dir, safe + ".png");
-    script += cat("set output '", png, "'\nset title '", safe, "' noenhanced\nplot '", data,
-                  "' using 1:2 with linespoints pt 7 ps 0.4 lw 1.5\n");
-    written.push_back(png);
+    const std::string safe = chart_file_name(name);  // metric names like rewards/chosen are not file names
+    Chart c;
+    c.png = join_path(out_dir, safe + ".png");
+    c.title = safe;
+    c.series = {{"", pts}};
+    charts.push_back(std::move(c));
+    written.push_back(charts.back().png);
   }
-  const std::string script_path = join_path(out_dir, "plots.gp");
-  write_file_atomic(script_path, script);
-  const int rc = std::system(cat("gnuplot '", script_path, "' 2>/dev/null").c_str());
-  if (rc != 0)
-    throw Error("plot", cat("gnuplot failed on ", script_path, " (is gnuplot-nox installed? scripts/setup.sh installs it)"));
+  draw_charts(charts, out_dir);
   return written;
 }
 

@@ -13,14 +13,9 @@ struct Opts {
 
 int run(const Opts& o) {
   train::SftConfig cfg;
-  auto fields = train::fields_of(cfg);
-  if (!o.config.empty()) train::apply_yaml_file(fields, o.config);
-  for (size_t i = 0; i < o.overrides.size(); ++i) train::apply_override(fields, o.overrides[i], cat("override ", i + 1));
-  cfg.validate();
-  const Json resolved = train::fields_to_json(fields);
-  const std::string yaml = train::fields_to_yaml(fields);
-  std::fprintf(stderr, "tandem sft: resolved config\n%s", yaml.c_str());
-  return train::run_sft(cfg, resolved, yaml);
+  const train::ResolvedConfig r = train::load_run_config(cfg, o.config, o.overrides);
+  std::fprintf(stderr, "tandem sft: resolved config\n%s", r.yaml.c_str());
+  return train::run_sft(cfg, r.json, r.yaml);
 }
 
 Registrar reg({"sft", "supervised fine-tuning (NLL or DFT) from a YAML config with key=value overrides", [](CLI::App& sub) {

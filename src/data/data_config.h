@@ -18,6 +18,7 @@ struct DataConfig {
   Json datasets = Json::array();
   double eval_fraction = 0.0;        // held out from the training sources when no eval file is given
   int64_t max_length = 1024;
+  int64_t max_prompt_length = 0;     // > 0: a prompt (pairs, unpaired, RL) keeps at most its last this many tokens
   std::string truncation = "truncate";  // truncate (drop the end) | keep_end (drop the start of the prompt) | drop
   bool packing = false;
   int64_t max_tokens_per_batch = 0;  // >0: padding-free batches by token budget instead of a fixed example count
@@ -32,6 +33,7 @@ struct DataConfig {
     v("datasets", datasets, "list of {path, weight, split, columns, format} mixed with weights");
     v("eval_fraction", eval_fraction, "fraction of the training examples held out when there is no eval file");
     v("max_length", max_length, "longest sequence in tokens");
+    v("max_prompt_length", max_prompt_length, "prompts of pairs and RL keep their last N tokens (0: only max_length)");
     v("truncation", truncation, "truncate | keep_end | drop: what happens to a longer example");
     v("packing", packing, "best-fit pack examples into rows of max_length");
     v("max_tokens_per_batch", max_tokens_per_batch, "padding-free batches of at most this many tokens (0: off)");
@@ -45,6 +47,7 @@ struct DataConfig {
     if (train_file.empty() && (!datasets.is_array() || datasets.empty()))
       throw Error("train_file", "required (or a non-empty datasets list)");
     if (max_length < 2) throw Error("max_length", cat("must be >= 2, got ", max_length));
+    if (max_prompt_length < 0) throw Error("max_prompt_length", cat("must be >= 0, got ", max_prompt_length));
     if (eval_fraction < 0 || eval_fraction >= 1) throw Error("eval_fraction", cat("must be in [0, 1), got ", eval_fraction));
     if (truncation != "truncate" && truncation != "keep_end" && truncation != "drop")
       throw Error("truncation", cat("expected truncate, keep_end or drop, got '", truncation, "'"));

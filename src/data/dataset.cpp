@@ -40,6 +40,7 @@ Dataset::Dataset(const DataConfig& cfg, std::shared_ptr<const ChatRenderer> rend
     : cfg_(cfg), split_(split), seed_(seed), renderer_(std::move(renderer)) {
   cfg.validate();
   opt_.max_length = cfg.max_length;
+  opt_.max_prompt_length = cfg.max_prompt_length;
   opt_.truncation = parse_truncation(cfg.truncation);
   opt_.assistant_only_loss = cfg.assistant_only_loss;
   opt_.last_assistant_only = cfg.assistant_turns == "last";

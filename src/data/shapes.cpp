@@ -227,7 +227,7 @@ std::optional<PreferenceExample> read_preference(const OrderedJson& line, const 
     if (!line["margin"].is_number()) throw BadLine(o, "margin", "a number", describe(line["margin"]));
     ex.margin = line["margin"].get<double>();
   }
-  if (!fit_pair(ex.prompt, {&ex.chosen, &ex.rejected}, opt.max_length, opt.truncation, o, stats)) return std::nullopt;
+  if (!fit_pair(ex.prompt, {&ex.chosen, &ex.rejected}, opt.max_length, opt.max_prompt_length, opt.truncation, o, stats)) return std::nullopt;
   count(stats, int64_t(ex.prompt.size() + ex.chosen.size() + ex.rejected.size()), int64_t(ex.chosen.size() + ex.rejected.size()));
   return ex;
 }
@@ -247,7 +247,7 @@ std::optional<UnpairedExample> read_unpaired(const OrderedJson& line, const Chat
       if (!line.contains(k)) throw BadLine(o, k, "an unpaired example: prompt, completion and label", "nothing");
     prompt_completion(line, "prompt", line["completion"], "completion", r, o, ex.prompt, ex.completion, nullptr);
   }
-  if (!fit_pair(ex.prompt, {&ex.completion}, opt.max_length, opt.truncation, o, stats)) return std::nullopt;
+  if (!fit_pair(ex.prompt, {&ex.completion}, opt.max_length, opt.max_prompt_length, opt.truncation, o, stats)) return std::nullopt;
   count(stats, int64_t(ex.prompt.size() + ex.completion.size()), int64_t(ex.completion.size()));
   return ex;
 }
@@ -256,12 +256,19 @@ std::optional<PromptExample> read_prompt(const OrderedJson& line, const ChatRend
                                          const Origin& o, DataStats& stats) {
   PromptExample ex;
   ex.origin = o;
-  if (line.contains("prompt_input_ids") && !line.contains("prompt")) {
-    ex.prompt = read_ids(line, "prompt_input_ids", o, 1);
+  // Pre-tokenized: TRL's prompt_input_ids, or input_ids as the online trainer has always read them.
+  const char* ids_key = line.contains("prompt") ? nullptr
+                        : line.contains("prompt_input_ids") ? "prompt_input_ids"
+                        : line.contains("input_ids")        ? "input_ids"
+                                                            : nullptr;
+  if (ids_key) {
+    ex.prompt = read_ids(line, ids_key, o, 1);
     if (r.has_tokenizer()) ex.prompt_text = r.tokenizer().decode(ex.prompt);
-    if (line.contains("completion_input_ids")) {
-      ex.demonstration = read_ids(line, "completion_input_ids", o, 1);
+    for (const char* k : {"completion_input_ids", "demonstration_ids"}) {
+      if (!line.contains(k)) continue;
+      ex.demonstration = read_ids(line, k, o, 1);
       if (r.has_tokenizer()) ex.demonstration_text = r.tokenizer().decode(ex.demonstration);
+      break;
     }
   } else if (line.contains("prompt")) {
     const OrderedJson& p = line["prompt"];
@@ -293,8 +300,9 @@ std::optional<PromptExample> read_prompt(const OrderedJson& line, const ChatRend
     throw BadLine(o, "prompt", "a prompt (a string or a list of messages) or prompt_input_ids", "nothing");
   }
   for (auto it = line.begin(); it != line.end(); ++it)
-    if (it.key() != "prompt" && it.key() != "prompt_input_ids") ex.columns[it.key()] = to_json(it.value());
-  if (!fit_prompt(ex.prompt, ex.demonstration, opt.max_length, opt.truncation, o, stats)) return std::nullopt;
+    if (it.key() != "prompt" && it.key() != "prompt_input_ids" && !(ids_key && it.key() == ids_key))
+      ex.columns[it.key()] = to_json(it.value());
+  if (!fit_prompt(ex.prompt, ex.demonstration, opt.max_length, opt.max_prompt_length, opt.truncation, o, stats)) return std::nullopt;
   count(stats, int64_t(ex.prompt.size() + ex.demonstration.size()), int64_t(ex.demonstration.size()));
   return ex;
 }

@@ -5,8 +5,9 @@
 //   preference  prompt + chosen + rejected | chosen + rejected (implicit prompt: their common
 //               prefix) | prompt_input_ids + chosen_input_ids + rejected_input_ids; optional margin
 //   unpaired    prompt + completion + label | prompt_input_ids + completion_input_ids + label
-//   prompt      prompt (string or messages) | prompt_input_ids, every other column kept, and a
-//               demonstration from completion (or a string solution) when present
+//   prompt      prompt (string or messages) | prompt_input_ids | input_ids (the online trainer's
+//               pre-tokenized shape), every other column kept, and a demonstration from completion
+//               (or a string solution), or completion_input_ids / demonstration_ids, when present
 // Masks: conversations train every token, or with assistant_only_loss the assistant turns (all or
 // the last); prompt-completion trains the completion (completion_only_loss) or everything;
 // preference / unpaired / RL prompts never train the prompt. Strings are encoded with the
@@ -23,6 +24,7 @@ namespace tandem::data {
 
 struct ShapeOptions {
   int64_t max_length = 1024;
+  int64_t max_prompt_length = 0;  // > 0: prompts of pairs, unpaired examples and RL prompts lose their start beyond it
   Truncation truncation = Truncation::kTruncate;
   bool assistant_only_loss = false;
   bool last_assistant_only = false;  // assistant_turns: last

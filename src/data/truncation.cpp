@@ -74,8 +74,21 @@ bool fit_sequence(TokenSeq& seq, int64_t max_length, Truncation policy, const Or
   return true;
 }
 
-bool fit_pair(std::vector<int32_t>& prompt, std::vector<std::vector<int32_t>*> completions, int64_t max_length,
-              Truncation policy, const Origin& origin, DataStats& stats) {
+namespace {
+
+// max_prompt_length: the prompt's start is cut (or, with drop, the example left out: returns false).
+// *cut receives the tokens removed; nothing is counted here.
+bool limit_prompt(std::vector<int32_t>& prompt, int64_t max_prompt_length, Truncation policy, int64_t* cut) {
+  *cut = 0;
+  if (max_prompt_length <= 0 || int64_t(prompt.size()) <= max_prompt_length) return true;
+  if (policy == Truncation::kDrop) return false;
+  *cut = int64_t(prompt.size()) - max_prompt_length;
+  prompt.erase(prompt.begin(), prompt.begin() + *cut);
+  return true;
+}
+
+bool fit_pair_within(std::vector<int32_t>& prompt, std::vector<std::vector<int32_t>*> completions, int64_t max_length,
+                     Truncation policy, const Origin& origin, DataStats& stats) {
   int64_t longest = 0;
   for (auto* c : completions) longest = std::max(longest, int64_t(c->size()));
   const int64_t p = int64_t(prompt.size());
@@ -102,8 +115,8 @@ bool fit_pair(std::vector<int32_t>& prompt, std::vector<std::vector<int32_t>*> c
   return true;
 }
 
-bool fit_prompt(std::vector<int32_t>& prompt, std::vector<int32_t>& demonstration, int64_t max_length,
-                Truncation policy, const Origin& origin, DataStats& stats) {
+bool fit_prompt_within(std::vector<int32_t>& prompt, std::vector<int32_t>& demonstration, int64_t max_length,
+                       Truncation policy, const Origin& origin, DataStats& stats) {
   if (demonstration.empty()) {
     const int64_t limit = max_length - 1;  // room for at least one generated token
     if (int64_t(prompt.size()) <= limit) return true;
@@ -117,8 +130,43 @@ bool fit_prompt(std::vector<int32_t>& prompt, std::vector<int32_t>& demonstratio
     stats.tokens_cut += cut;
     return true;
   }
-  return fit_pair(prompt, {&demonstration}, max_length, policy == Truncation::kTruncate ? Truncation::kKeepEnd : policy,
-                  origin, stats);
+  return fit_pair_within(prompt, {&demonstration}, max_length,
+                         policy == Truncation::kTruncate ? Truncation::kKeepEnd : policy, origin, stats);
+}
+
+// The prompt limit first, then the length limit; an example cut by both counts once in truncated.
+template <class Fit>
+bool fit_limited(std::vector<int32_t>& prompt, int64_t max_prompt_length, Truncation policy, DataStats& stats, Fit fit) {
+  int64_t cut = 0;
+  if (!limit_prompt(prompt, max_prompt_length, policy, &cut)) {
+    ++stats.dropped;
+    return false;
+  }
+  DataStats inner;
+  if (!fit(inner)) {
+    stats.merge(inner);
+    return false;
+  }
+  if (cut > 0 && inner.truncated == 0) ++inner.truncated;
+  inner.tokens_cut += cut;
+  stats.merge(inner);
+  return true;
+}
+
+}  // namespace
+
+bool fit_pair(std::vector<int32_t>& prompt, std::vector<std::vector<int32_t>*> completions, int64_t max_length,
+              int64_t max_prompt_length, Truncation policy, const Origin& origin, DataStats& stats) {
+  return fit_limited(prompt, max_prompt_length, policy, stats, [&](DataStats& s) {
+    return fit_pair_within(prompt, completions, max_length, policy, origin, s);
+  });
+}
+
+bool fit_prompt(std::vector<int32_t>& prompt, std::vector<int32_t>& demonstration, int64_t max_length,
+                int64_t max_prompt_length, Truncation policy, const Origin& origin, DataStats& stats) {
+  return fit_limited(prompt, max_prompt_length, policy, stats, [&](DataStats& s) {
+    return fit_prompt_within(prompt, demonstration, max_length, policy, origin, s);
+  });
 }
 
 }  // namespace tandem::data

@@ -5,6 +5,8 @@
 //             max_length of it, then the completions' ends if still needed)
 //   drop      leave the example out
 // RL prompts are always cut at their start (generation continues from the end), or dropped.
+// max_prompt_length (> 0; TRL's key) limits the prompt of a pair, an unpaired example or an RL prompt
+// first: its start is cut (drop: the example is left out), as TRL keeps a prompt's end.
 // An example that keeps no trained token (or no completion token) "cannot fit": a BadLine.
 // Not here: reading or tokenizing (data/shapes.h), batching.
 #pragma once
@@ -41,11 +43,13 @@ struct DataStats {
 
 // In place. Returns false when the policy drops the example. Throws BadLine when it cannot fit.
 bool fit_sequence(TokenSeq& seq, int64_t max_length, Truncation policy, const Origin& origin, DataStats& stats);
-// A prompt and completions (chosen/rejected, or one): prompt + longest completion <= max_length.
+// A prompt and completions (chosen/rejected, or one): prompt <= max_prompt_length (when > 0), then
+// prompt + longest completion <= max_length. An example cut in both places counts once in truncated.
 bool fit_pair(std::vector<int32_t>& prompt, std::vector<std::vector<int32_t>*> completions, int64_t max_length,
-              Truncation policy, const Origin& origin, DataStats& stats);
-// An RL prompt (and optional demonstration: prompt + demonstration <= max_length).
+              int64_t max_prompt_length, Truncation policy, const Origin& origin, DataStats& stats);
+// An RL prompt (and optional demonstration): prompt <= max_prompt_length (when > 0) and
+// prompt <= max_length - 1; with a demonstration, prompt + demonstration <= max_length.
 bool fit_prompt(std::vector<int32_t>& prompt, std::vector<int32_t>& demonstration, int64_t max_length,
-                Truncation policy, const Origin& origin, DataStats& stats);
+                int64_t max_prompt_length, Truncation policy, const Origin& origin, DataStats& stats);
 
 }  // namespace tandem::data

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <algorithm>
@@ -17,8 +18,11 @@ namespace tandem::dist {
 
 namespace {
 
-// MPI counts are int: large buffers go in chunks of this many elements.
-constexpr int64_t kChunk = int64_t(1) << 28;
+// Large buffers go in chunks of this many elements: MPI counts are int, and Open MPI's non-blocking
+// reduce-scatter (libnbc: a binomial-tree reduce to rank 0, then a scatter) allocates temporaries of
+// twice the message, so 16M elements (64 MB of floats) bound them. The tree fixes each element's
+// summation order whatever the message size, so chunking does not change sums.
+constexpr int64_t kChunk = int64_t(1) << 24;
 
 class SingleProcess final : public Communicator {
  public:
@@ -31,6 +35,7 @@ class SingleProcess final : public Communicator {
   void reduce_scatter_sum(float*, const std::vector<int64_t>&) override {}
   void all_gather(float*, const std::vector<int64_t>&) override {}
   void broadcast(void*, int64_t, int) override {}
+  std::vector<std::string> all_gather_bytes(const std::string& mine) override { return {mine}; }
   void barrier() override {}
 };
 
@@ -86,6 +91,37 @@ class Mpi final : public Communicator {
       check(MPI_Ibcast(p + c0, int(std::min(kChunk, bytes - c0)), MPI_BYTE, root, MPI_COMM_WORLD, &req), "broadcast");
       wait(req, "broadcast");
     }
+  }
+
+  std::vector<std::string> all_gather_bytes(const std::string& mine) override {
+    int64_t n = int64_t(mine.size());
+    std::vector<int64_t> sizes(static_cast<size_t>(size_), 0);
+    MPI_Request req;
+    check(MPI_Iallgather(&n, 1, MPI_INT64_T, sizes.data(), 1, MPI_INT64_T, MPI_COMM_WORLD, &req), "all_gather_bytes");
+    wait(req, "all_gather_bytes");
+    std::vector<std::string> out(static_cast<size_t>(size_));
+    for (int r = 0; r < size_; ++r) out[size_t(r)].resize(size_t(sizes[size_t(r)]));
+    // Rounds of at most `cap` bytes a rank keep MPI's int counts and displacements from overflowing.
+    const int64_t cap = std::max<int64_t>(1, int64_t(INT32_MAX) / size_);
+    std::vector<int> counts(static_cast<size_t>(size_)), displs(static_cast<size_t>(size_));
+    std::vector<char> buf;
+    for (int64_t c0 = 0;; c0 += cap) {
+      int total = 0;
+      for (int r = 0; r < size_; ++r) {
+        counts[size_t(r)] = int(std::clamp<int64_t>(sizes[size_t(r)] - c0, 0, cap));
+        displs[size_t(r)] = total;
+        total += counts[size_t(r)];
+      }
+      if (total == 0) break;
+      buf.resize(size_t(total));
+      check(MPI_Iallgatherv(mine.data() + std::min(c0, n), counts[size_t(rank_)], MPI_BYTE, buf.data(), counts.data(),
+                            displs.data(), MPI_BYTE, MPI_COMM_WORLD, &req),
+            "all_gather_bytes");
+      wait(req, "all_gather_bytes");
+      for (int r = 0; r < size_; ++r)
+        if (counts[size_t(r)] > 0) std::copy_n(buf.data() + displs[size_t(r)], counts[size_t(r)], out[size_t(r)].data() + c0);
+    }
+    return out;
   }
 
   void barrier() override {

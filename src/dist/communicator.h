@@ -1,5 +1,5 @@
-// Collectives between the processes of one data-parallel job: all-reduce, all-gather of shards,
-// broadcast, barrier. On CPUs this is Open MPI (a proven layer, not a home-made one); on GPUs NCCL
+// Collectives between the processes of one data-parallel job: all-reduce, all-gather of shards and
+// of variable-size bytes, broadcast, barrier. On CPUs this is Open MPI (a proven layer, not a home-made one); on GPUs NCCL
 // takes the same interface later. A process not started by mpirun gets a one-process world, so
 // every trainer runs the same code with or without MPI.
 // A collective that does not finish within the timeout (a peer rank died or hangs) ends the whole
@@ -31,6 +31,9 @@ class Communicator {
   // In place: rank r owns data[offsets[r], offsets[r+1]); afterwards every rank holds every shard.
   virtual void all_gather(float* data, const std::vector<int64_t>& offsets) = 0;
   virtual void broadcast(void* data, int64_t bytes, int root) = 0;
+  // Every rank's bytes, in rank order, on every rank; the ranks' sizes may differ. How ranks that
+  // each made a part of a result (sampled sequences, statistics) share the whole of it.
+  virtual std::vector<std::string> all_gather_bytes(const std::string& mine) = 0;
   virtual void barrier() = 0;
 };
 

@@ -66,6 +66,25 @@ void share_scratch(const LayerCache& from, LayerCache& to) {
   to.h1 = from.h1, to.q = from.q, to.k = from.k, to.v = from.v, to.h2 = from.h2, to.act = from.act;
 }
 
+// Row n of the LM head predicts token n + 1 (batch.h's per-token convention).
+Tensor to_rows(const SavedActivations& s, const Tensor& per_token) {
+  if (!per_token.defined()) return Tensor();
+  const int64_t N = s.batch.N();
+  Tensor rows = Tensor::zeros({N});
+  const int32_t* tg = s.targets.i32();
+  for (int64_t n = 0; n + 1 < N; ++n)
+    if (tg[n] >= 0) rows.f32()[n] = per_token.f32()[n + 1];
+  return rows;
+}
+
+void to_tokens(const SavedActivations& s, const Tensor& rows, Tensor& per_token) {
+  const int64_t N = s.batch.N();
+  per_token = Tensor::zeros({N});
+  const int32_t* tg = s.targets.i32();
+  for (int64_t n = 0; n + 1 < N; ++n)
+    if (tg[n] >= 0) per_token.f32()[n + 1] = rows.f32()[n];
+}
+
 size_t bytes_of(const LayerCache& c) {
   size_t b = 0;
   for (const Tensor* t : {&c.x_in, &c.rstd1, &c.qkv, &c.attn, &c.lse, &c.x_mid, &c.rstd2, &c.gate_up})
@@ -134,13 +153,45 @@ std::unique_ptr<LoraAdapters> Decoder::detach_adapters() {
   return std::move(lora_);
 }
 
-Tensor& Decoder::trainable_params() { return lora_ ? lora_->weights().flat : w_->flat; }
+Tensor& Decoder::trainable_params() {
+  if (lora_) return lora_->weights().flat;
+  weights_changed();  // the caller may write through it
+  return w_->flat;
+}
+
+void Decoder::set_compute_dtype(DType dtype) {
+  if (dtype != DType::kF32 && dtype != DType::kBF16)
+    throw Error("model.compute_dtype", cat("expected F32 or BF16, got ", dtype_name(dtype)));
+  std::string why;
+  if (dtype == DType::kBF16 && !ops_.bf16_gemm_available(&why))
+    throw Error("bf16", cat("bf16 compute cannot run on this machine, ", why,
+                            ". Hint: bf16: false (or no --bf16) computes in fp32"));
+  compute_ = dtype;
+  lowp_.reset();
+  lowp_version_ = ~uint64_t(0);
+}
+
+const ParamSet& Decoder::gemm_weights() const {
+  if (compute_ == DType::kF32) return *w_;
+  if (!lowp_) lowp_ = std::make_unique<ParamSet>(cfg_, w_->score.defined(), DType::kBF16);
+  if (lowp_version_ != weights_version_) {
+    ops_.convert(w_->flat, lowp_->flat);
+    lowp_version_ = weights_version_;
+  }
+  return *lowp_;
+}
+
+Tensor Decoder::gemm_operand(const Tensor& activation) const {
+  if (compute_ == DType::kF32) return activation;
+  Tensor r = Tensor::empty(activation.shape(), compute_);
+  ops_.convert(activation, r);
+  return r;
+}
 Tensor& Decoder::trainable_grads() { return lora_ ? lora_->grads().flat : grads().flat; }
 const std::vector<NamedParam>& Decoder::trainable_named() const { return lora_ ? lora_->weights().named : w_->named; }
 const std::vector<NamedParam>& Decoder::trainable_grads_named() { return lora_ ? lora_->grads().named : grads().named; }
 
-LoraDropout Decoder::lora_dropout(int64_t l, LoraTarget t) const {
-  const SavedActivations& s = *saved_;
+LoraDropout Decoder::lora_dropout(const SavedActivations& s, int64_t l, LoraTarget t) const {
   if (!s.lora_drop) return {};
   return {float(lora_->config().dropout), lora_->dropout_seed, (s.lora_step << 20) | (uint64_t(l) << 3) | uint64_t(t)};
 }
@@ -160,17 +211,17 @@ void Decoder::ensure_rope(int64_t n_pos) {
   rope_ = make_rope_table(cfg_, rope_len_);
 }
 
-void Decoder::layer_forward(int64_t l, const Tensor& x_in, LayerCache& c, Tensor& x_out) {
+void Decoder::layer_forward(const SavedActivations& s, int64_t l, const Tensor& x_in, LayerCache& c, Tensor& x_out) {
   const LayerWeights& w = w_->layers[l];
+  const LayerWeights& wm = gemm_weights().layers[l];  // what the GEMMs multiply with (bf16 copy or w)
   const float eps = float(cfg_.rms_norm_eps);
-  const SavedActivations& s = *saved_;
   const LoraLayer* a = s.lora_on ? &lora_->weights().layers[l] : nullptr;
   auto lora = [&](LoraTarget t, const Tensor& x, Tensor& y) {
     if (a && a->t[int(t)].a.defined())
-      lora_forward(ops_, a->t[int(t)], lora_dims(cfg_, t), lora_->scale(), lora_dropout(l, t), x, y);
+      lora_forward(ops_, a->t[int(t)], lora_dims(cfg_, t), lora_->scale(), lora_dropout(s, l, t), x, y);
   };
   ops_.rmsnorm_forward(x_in, w.attn_norm, eps, c.h1, c.rstd1);
-  ops_.gemm(false, true, 1.f, c.h1, w.wqkv, 0.f, c.qkv);
+  ops_.gemm(false, true, 1.f, c.h1, wm.wqkv, 0.f, c.qkv);
   lora(LoraTarget::kQ, c.h1, c.qkv);
   lora(LoraTarget::kK, c.h1, c.qkv);
   lora(LoraTarget::kV, c.h1, c.qkv);
@@ -180,34 +231,34 @@ void Decoder::layer_forward(int64_t l, const Tensor& x_in, LayerCache& c, Tensor
   ops_.attention_forward(c.q, c.k, c.v, s.layout, cfg_.window_for_layer(l), 1.f / std::sqrt(float(cfg_.head_dim)),
                          c.attn, c.lse);
   ops_.convert(x_in, c.x_mid);
-  ops_.gemm(false, true, 1.f, c.attn, w.wo, 1.f, c.x_mid);
+  ops_.gemm(false, true, 1.f, c.attn, wm.wo, 1.f, c.x_mid);
   lora(LoraTarget::kO, c.attn, c.x_mid);
   if (w.bo.defined()) ops_.bias_forward(c.x_mid, w.bo);
   ops_.rmsnorm_forward(c.x_mid, w.mlp_norm, eps, c.h2, c.rstd2);
-  ops_.gemm(false, true, 1.f, c.h2, w.w_gate_up, 0.f, c.gate_up);
+  ops_.gemm(false, true, 1.f, c.h2, wm.w_gate_up, 0.f, c.gate_up);
   lora(LoraTarget::kGate, c.h2, c.gate_up);
   lora(LoraTarget::kUp, c.h2, c.gate_up);
   ops_.swiglu_forward(c.gate_up, c.act);
   ops_.convert(c.x_mid, x_out);
-  ops_.gemm(false, true, 1.f, c.act, w.w_down, 1.f, x_out);
+  ops_.gemm(false, true, 1.f, c.act, wm.w_down, 1.f, x_out);
   lora(LoraTarget::kDown, c.act, x_out);
 }
 
-void Decoder::run_trunk(const TokenBatch& batch, const ForwardOptions& opt) {
+std::unique_ptr<SavedActivations> Decoder::run_trunk(const TokenBatch& batch, const ForwardOptions& opt) {
   if (opt.value && !w_->score.defined())
     throw Error("model.forward.value", "the model has no score head (score.weight); load it with one");
   batch.validate(cfg_.vocab_size, cfg_.max_position_embeddings, "batch");
   const int64_t N = batch.N(), C = cfg_.hidden_size, L = cfg_.num_hidden_layers;
-  ensure_rope(batch.max_position() + 1);
-  saved_ = std::make_unique<SavedActivations>();
-  SavedActivations& s = *saved_;
+  ensure_rope(batch.max_position() + 1);  // grows only; a position's entry never changes
+  auto saved = std::make_unique<SavedActivations>();
+  SavedActivations& s = *saved;
   s.batch = batch;
   s.layout = batch.layout();
   s.tokens = i32_tensor(batch.tokens);
   s.positions = i32_tensor(batch.positions);
   s.targets = i32_tensor(batch.next_targets());
   s.opt = opt;
-  s.lora_on = lora_ && lora_->enabled;
+  s.lora_on = lora_ && lora_->enabled && opt.adapters;
   s.lora_drop = s.lora_on && opt.for_backward && lora_->config().dropout > 0;
   if (s.lora_drop) s.lora_step = lora_->dropout_step++;
 
@@ -233,35 +284,19 @@ void Decoder::run_trunk(const TokenBatch& batch, const ForwardOptions& opt) {
     if (!keep_all) share_kept(s.scratch, c);
     share_scratch(s.scratch, c);
     Tensor& out = (l + 1 < L) ? s.layers[l + 1].x_in : s.x_final;
-    layer_forward(l, c.x_in, c, out);
+    layer_forward(s, l, c.x_in, c, out);
   }
   s.hf = Tensor::empty({N, C});
   s.rstd_f = Tensor::empty({N});
   ops_.rmsnorm_forward(s.x_final, w_->final_norm, float(cfg_.rms_norm_eps), s.hf, s.rstd_f);
-}
-
-// Row n of the LM head predicts token n + 1 (batch.h's per-token convention).
-Tensor Decoder::to_rows(const Tensor& per_token) const {
-  if (!per_token.defined()) return Tensor();
-  const int64_t N = saved_->batch.N();
-  Tensor rows = Tensor::zeros({N});
-  const int32_t* tg = saved_->targets.i32();
-  for (int64_t n = 0; n + 1 < N; ++n)
-    if (tg[n] >= 0) rows.f32()[n] = per_token.f32()[n + 1];
-  return rows;
-}
-
-void Decoder::to_tokens(const Tensor& rows, Tensor& per_token) const {
-  const int64_t N = saved_->batch.N();
-  per_token = Tensor::zeros({N});
-  const int32_t* tg = saved_->targets.i32();
-  for (int64_t n = 0; n + 1 < N; ++n)
-    if (tg[n] >= 0) per_token.f32()[n + 1] = rows.f32()[n];
+  return saved;
 }
 
 ForwardOutputs Decoder::forward(const TokenBatch& batch, const ForwardOptions& opt) {
-  run_trunk(batch, opt);
-  SavedActivations& s = *saved_;
+  // Only a kept forward replaces saved_: an inference forward works in storage of its own.
+  std::unique_ptr<SavedActivations> local = run_trunk(batch, opt);
+  if (opt.for_backward) saved_ = std::move(local);
+  SavedActivations& s = opt.for_backward ? *saved_ : *local;
   const int64_t N = batch.N();
   ForwardOutputs out;
   Tensor logp_row = Tensor::zeros({N});
@@ -269,9 +304,9 @@ ForwardOutputs Decoder::forward(const TokenBatch& batch, const ForwardOptions& o
   if (opt.entropy) s.ent_row = Tensor::zeros({N});
   // A sequence-classification model has no LM head: its log-probs are not defined and stay 0.
   if (!cfg_.sequence_classification)
-    ops_.logprob_forward(s.hf, w_->output_embedding(), s.targets, logp_row, s.lse_row, s.ent_row);
-  to_tokens(logp_row, out.logp);
-  if (opt.entropy) to_tokens(s.ent_row, out.entropy);
+    ops_.logprob_forward(s.hf, gemm_weights().output_embedding(), s.targets, logp_row, s.lse_row, s.ent_row);
+  to_tokens(s, logp_row, out.logp);
+  if (opt.entropy) to_tokens(s, s.ent_row, out.entropy);
   if (opt.value) {
     Tensor v = Tensor::empty({N, 1});
     ops_.gemm(false, true, 1.f, s.hf, w_->score, 0.f, v);
@@ -279,7 +314,6 @@ ForwardOutputs Decoder::forward(const TokenBatch& batch, const ForwardOptions& o
     for (int64_t n = 0; n < N; ++n)
       if (batch.segments[n] < 0) out.value.f32()[n] = 0.f;
   }
-  if (!opt.for_backward) saved_.reset();
   return out;
 }
 
@@ -293,7 +327,7 @@ ForwardOutputs Decoder::forward_backward(const TokenBatch& batch, const Tensor& 
       throw Error("model.forward_backward", cat("per-token weights must have B*T = ", batch.N(), " elements, got ", t->numel()));
   opt.for_backward = true;
   opt.entropy = opt.entropy || dentropy.defined();
-  run_trunk(batch, opt);
+  saved_ = run_trunk(batch, opt);
   check_trainable("model.forward_backward");
   SavedActivations& s = *saved_;
   const int64_t N = batch.N(), C = cfg_.hidden_size;
@@ -301,17 +335,18 @@ ForwardOutputs Decoder::forward_backward(const TokenBatch& batch, const Tensor& 
   Tensor dhf = Tensor::empty({N, C});
   Tensor frozen;  // undefined: the head's weight gradient is skipped
   Tensor& dW_out = lora_ ? frozen : grads().lm_head.defined() ? grads().lm_head : grads().embed;
-  ops_.logprob_fused(s.hf, w_->output_embedding(), s.targets, to_rows(dlogp), to_rows(dentropy), logp_row, ent_row,
-                     dhf, dW_out);
+  ops_.logprob_fused(s.hf, gemm_weights().output_embedding(), s.targets, to_rows(s, dlogp), to_rows(s, dentropy), logp_row,
+                     ent_row, dhf, dW_out);
   ForwardOutputs out;
-  to_tokens(logp_row, out.logp);
-  if (opt.entropy) to_tokens(ent_row, out.entropy);
+  to_tokens(s, logp_row, out.logp);
+  if (opt.entropy) to_tokens(s, ent_row, out.entropy);
   backward_trunk(dhf);
   return out;
 }
 
 void Decoder::layer_backward(int64_t l, LayerCache& c, Tensor& dx) {
   const LayerWeights& w = w_->layers[l];
+  const LayerWeights& wm = gemm_weights().layers[l];
   const float eps = float(cfg_.rms_norm_eps);
   const SavedActivations& s = *saved_;
   const int64_t N = s.batch.N(), C = cfg_.hidden_size;
@@ -322,7 +357,7 @@ void Decoder::layer_backward(int64_t l, LayerCache& c, Tensor& dx) {
   LoraLayer* ga = lora_ ? &lora_->grads().layers[l] : nullptr;
   auto lora = [&](LoraTarget t, const Tensor& x, const Tensor& dy, Tensor& dx_in) {
     if (a && a->t[int(t)].a.defined())
-      lora_backward(ops_, a->t[int(t)], ga->t[int(t)], lora_dims(cfg_, t), lora_->scale(), lora_dropout(l, t), x, dy, dx_in);
+      lora_backward(ops_, a->t[int(t)], ga->t[int(t)], lora_dims(cfg_, t), lora_->scale(), lora_dropout(s, l, t), x, dy, dx_in);
   };
   Tensor none, norm_scratch = lora_ ? Tensor::zeros({C}) : Tensor();
   // Backward scratch, sized once per call; small next to the kept activations.
@@ -332,24 +367,35 @@ void Decoder::layer_backward(int64_t l, LayerCache& c, Tensor& dx) {
   Tensor dk = Tensor::empty({N, cfg_.kv_dim()}), dv = Tensor::empty({N, cfg_.kv_dim()});
   Tensor dqkv = Tensor::empty({N, cfg_.q_dim() + 2 * cfg_.kv_dim()});
 
+  // Under bf16 compute an activation that feeds two GEMMs is rounded once (gemm_operand); the
+  // LoRA terms keep the F32 originals.
   // MLP: x_out = x_mid + swiglu(rmsnorm(x_mid) Wgu^T) Wd^T
   ops_.swiglu_forward(c.gate_up, c.act);
-  if (g) ops_.gemm(true, false, 1.f, dx, c.act, 1.f, g->w_down);
-  ops_.gemm(false, false, 1.f, dx, w.w_down, 0.f, dact);
+  {
+    const Tensor dy = gemm_operand(dx);
+    if (g) ops_.gemm(true, false, 1.f, dy, gemm_operand(c.act), 1.f, g->w_down);
+    ops_.gemm(false, false, 1.f, dy, wm.w_down, 0.f, dact);
+  }
   lora(LoraTarget::kDown, c.act, dx, dact);
   ops_.swiglu_backward(c.gate_up, dact, dgu);
   ops_.rmsnorm_forward(c.x_mid, w.mlp_norm, eps, c.h2, c.rstd2);
-  if (g) ops_.gemm(true, false, 1.f, dgu, c.h2, 1.f, g->w_gate_up);
-  ops_.gemm(false, false, 1.f, dgu, w.w_gate_up, 0.f, dh);
+  {
+    const Tensor dy = gemm_operand(dgu);
+    if (g) ops_.gemm(true, false, 1.f, dy, gemm_operand(c.h2), 1.f, g->w_gate_up);
+    ops_.gemm(false, false, 1.f, dy, wm.w_gate_up, 0.f, dh);
+  }
   lora(LoraTarget::kGate, c.h2, dgu, dh);
   lora(LoraTarget::kUp, c.h2, dgu, dh);
   ops_.rmsnorm_backward(dh, c.x_mid, w.mlp_norm, c.rstd2, tmp, g ? g->mlp_norm : norm_scratch);
   ops_.axpy(1.f, tmp, dx);
 
   // Attention: x_mid = x_in + attn(rope(norm(split(rmsnorm(x_in) Wqkv^T + b)))) Wo^T + bo
-  if (g) ops_.gemm(true, false, 1.f, dx, c.attn, 1.f, g->wo);
+  {
+    const Tensor dy = gemm_operand(dx);
+    if (g) ops_.gemm(true, false, 1.f, dy, gemm_operand(c.attn), 1.f, g->wo);
+    ops_.gemm(false, false, 1.f, dy, wm.wo, 0.f, dattn);
+  }
   if (g && g->bo.defined()) ops_.bias_backward(dx, g->bo);
-  ops_.gemm(false, false, 1.f, dx, w.wo, 0.f, dattn);
   lora(LoraTarget::kO, c.attn, dx, dattn);
   ops_.qkv_prep_forward(c.qkv, s.positions, rope_, w.q_norm, w.k_norm, eps, cfg_.num_attention_heads,
                         cfg_.num_key_value_heads, c.q, c.k, c.v);
@@ -359,8 +405,11 @@ void Decoder::layer_backward(int64_t l, LayerCache& c, Tensor& dx) {
                          cfg_.num_key_value_heads, dq, dk, dv, dqkv, g ? g->q_norm : none, g ? g->k_norm : none);
   if (g && g->bqkv.defined()) ops_.bias_backward(dqkv, g->bqkv);
   ops_.rmsnorm_forward(c.x_in, w.attn_norm, eps, c.h1, c.rstd1);
-  if (g) ops_.gemm(true, false, 1.f, dqkv, c.h1, 1.f, g->wqkv);
-  ops_.gemm(false, false, 1.f, dqkv, w.wqkv, 0.f, dh);
+  {
+    const Tensor dy = gemm_operand(dqkv);
+    if (g) ops_.gemm(true, false, 1.f, dy, gemm_operand(c.h1), 1.f, g->wqkv);
+    ops_.gemm(false, false, 1.f, dy, wm.wqkv, 0.f, dh);
+  }
   lora(LoraTarget::kQ, c.h1, dqkv, dh);
   lora(LoraTarget::kK, c.h1, dqkv, dh);
   lora(LoraTarget::kV, c.h1, dqkv, dh);
@@ -392,12 +441,13 @@ void Decoder::backward(const Tensor& dlogp, const Tensor& dentropy, const Tensor
   if (dvalue.defined() && !w_->score.defined())
     throw Error("model.backward.dvalue", "value gradient given but the model has no score head");
   check_trainable("model.backward");
-  const Tensor dl_row = to_rows(dlogp), de_row = to_rows(dentropy);
+  const Tensor dl_row = to_rows(s, dlogp), de_row = to_rows(s, dentropy);
   Tensor dhf = Tensor::zeros({N, C});
   Tensor frozen;  // undefined: the head's weight gradient is skipped
   Tensor& dW_out = lora_ ? frozen : grads().lm_head.defined() ? grads().lm_head : grads().embed;
   if (dl_row.defined() || de_row.defined())
-    ops_.logprob_backward(s.hf, w_->output_embedding(), s.targets, s.lse_row, s.ent_row, dl_row, de_row, dhf, dW_out);
+    ops_.logprob_backward(s.hf, gemm_weights().output_embedding(), s.targets, s.lse_row, s.ent_row, dl_row, de_row, dhf,
+                          dW_out);
   if (dvalue.defined()) {
     Tensor dv = Tensor::empty({N, 1});
     for (int64_t n = 0; n < N; ++n) dv.f32()[n] = s.batch.segments[n] >= 0 ? dvalue.f32()[n] : 0.f;
@@ -420,7 +470,7 @@ void Decoder::backward_trunk(Tensor& dhf) {
     if (s.opt.recompute) {
       share_kept(s.scratch, c);
       Tensor out = Tensor::empty({N, C});
-      layer_forward(l, c.x_in, c, out);
+      layer_forward(s, l, c.x_in, c, out);
     }
     layer_backward(l, c, dx);
     s.layers[l] = LayerCache();  // release this block's activations as soon as they are used

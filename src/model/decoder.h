@@ -23,6 +23,9 @@ struct ForwardOptions {
   bool value = false;         // also compute the scalar head at every token (needs a score head)
   bool for_backward = false;  // keep activations for backward()
   bool recompute = false;     // keep only block inputs; backward recomputes each block
+  // false: attached LoRA adapters are skipped, so this forward is exactly the base model's (bit for
+  // bit): the reference policy of DPO and RL under LoRA, with no second copy of the weights.
+  bool adapters = true;
 };
 
 struct ForwardOutputs {
@@ -45,27 +48,49 @@ class Decoder {
   void save(const std::string& dir, DType dtype = DType::kF32) const;
 
   const ModelConfig& config() const { return cfg_; }
-  ParamSet& weights() { return *w_; }
+  // The master weights (F32). A caller may write through the mutable reference, so taking it
+  // counts as a change of the weights (weights_changed()).
+  ParamSet& weights() {
+    weights_changed();
+    return *w_;
+  }
   const ParamSet& weights() const { return *w_; }
+
+  // Compute precision of the GEMMs (docs/engine.md, "bf16 compute"): F32 (the default) or BF16.
+  // Under BF16 the projections and the LM head multiply with a bf16 copy of the weights
+  // (gemm_weights()) and bf16-rounded activations, accumulating in F32; master weights, gradients,
+  // optimizer, norms, attention, log-softmax and every reduction stay F32. LoRA adapters' small
+  // GEMMs and the value head stay F32. Error("bf16") when the backend has no bf16 GEMMs.
+  void set_compute_dtype(DType dtype);
+  DType compute_dtype() const { return compute_; }
+  // Whoever writes the weights in place through a reference taken earlier (an optimizer step, an
+  // all-gather) calls this afterwards, so that the bf16 copy is made again before it is used.
+  void weights_changed() { ++weights_version_; }
+  // The weights the GEMMs read: weights() under F32; under BF16 the rounded copy, made again on
+  // first use after each weights_changed() (once per optimizer step, not per GEMM).
+  const ParamSet& gemm_weights() const;
   // Gradients of the base weights, allocated on first use; backward() accumulates into them.
   // Error while adapters are attached: the base is frozen then and has no gradient buffer.
   ParamSet& grads();
   void zero_grad();  // the trainable gradients (adapters' when attached, else the base's)
 
   // LoRA (lora.h). Attaching freezes the base: backward() then computes gradients of the adapters
-  // and of activations only, with no base gradient buffer. adapters()->enabled = false gives
-  // exactly the base model (the reference policy of DPO/RL) without a second copy of the weights.
+  // and of activations only, with no base gradient buffer. ForwardOptions::adapters = false (one
+  // forward) or adapters()->enabled = false (until switched back) gives exactly the base model.
   void attach_adapters(std::unique_ptr<LoraAdapters> adapters);
   std::unique_ptr<LoraAdapters> detach_adapters();
   LoraAdapters* adapters() { return lora_.get(); }
   const LoraAdapters* adapters() const { return lora_.get(); }
   // What an optimiser updates: the adapters' flat buffer when attached, else the base weights;
   // with the matching gradient buffer (allocated on first use) and the named views of both.
+  // The flat buffer an optimizer updates in place (call weights_changed() after each update).
   Tensor& trainable_params();
   Tensor& trainable_grads();
   const std::vector<NamedParam>& trainable_named() const;
   const std::vector<NamedParam>& trainable_grads_named();
 
+  // An inference forward (for_backward = false) keeps nothing and leaves the activations of the
+  // last kept forward alone, so a reference forward may run between a kept forward and its backward.
   ForwardOutputs forward(const TokenBatch& batch, const ForwardOptions& opt);
   // Accumulates dJ/dtheta into grads() for J = sum(dlogp * logp) + sum(dentropy * entropy)
   // + sum(dvalue * value) over the batch of the last forward(for_backward = true). Each argument
@@ -82,18 +107,22 @@ class Decoder {
 
  private:
   void ensure_rope(int64_t n_pos);
-  void layer_forward(int64_t l, const Tensor& x_in, LayerCache& c, Tensor& x_out);
-  LoraDropout lora_dropout(int64_t l, LoraTarget t) const;  // of the kept forward (saved_)
+  Tensor gemm_operand(const Tensor& activation) const;  // rounded to the compute dtype (a copy) or itself
+  void layer_forward(const SavedActivations& s, int64_t l, const Tensor& x_in, LayerCache& c, Tensor& x_out);
+  LoraDropout lora_dropout(const SavedActivations& s, int64_t l, LoraTarget t) const;
   void check_trainable(const char* where) const;
   void layer_backward(int64_t l, LayerCache& c, Tensor& dx);
-  void run_trunk(const TokenBatch& batch, const ForwardOptions& opt);  // embedding .. final norm
-  void backward_trunk(Tensor& dhf);                                   // final norm .. embedding
-  Tensor to_rows(const Tensor& per_token) const;                      // token convention -> head rows
-  void to_tokens(const Tensor& rows, Tensor& per_token) const;
+  // Embedding .. final norm into fresh activation storage (kept in saved_ by the caller that backwards).
+  std::unique_ptr<SavedActivations> run_trunk(const TokenBatch& batch, const ForwardOptions& opt);
+  void backward_trunk(Tensor& dhf);  // final norm .. embedding, from saved_
 
   ModelConfig cfg_;
   const Ops& ops_;
   std::unique_ptr<ParamSet> w_, g_;
+  DType compute_ = DType::kF32;
+  uint64_t weights_version_ = 0;
+  mutable std::unique_ptr<ParamSet> lowp_;  // BF16 copy of w_ under bf16 compute
+  mutable uint64_t lowp_version_ = ~uint64_t(0);
   std::unique_ptr<LoraAdapters> lora_;
   RopeTable rope_;
   int64_t rope_len_ = 0;

@@ -27,6 +27,7 @@ IncrementalDecoder::IncrementalDecoder(const Decoder& dec, KvCache& cache)
 void IncrementalDecoder::run_layers(Tensor& x, const Tensor& positions, const Tensor& slot_of_token,
                                     const AttnLayout* layout, const Tensor& decode_slots, const Tensor& decode_lengths) {
   const ParamSet& P = dec_.weights();
+  const ParamSet& PM = dec_.gemm_weights();  // what the GEMMs multiply with: the bf16 copy under bf16 compute
   const int64_t N = x.dim(0), C = cfg_.hidden_size, H = cfg_.num_attention_heads, K = cfg_.num_key_value_heads;
   const int64_t D = cfg_.head_dim;
   const float eps = float(cfg_.rms_norm_eps), scale = 1.f / std::sqrt(float(D));
@@ -40,13 +41,14 @@ void IncrementalDecoder::run_layers(Tensor& x, const Tensor& positions, const Te
   const LoraAdapters* lora = dec_.adapters() && dec_.adapters()->enabled ? dec_.adapters() : nullptr;
   for (int64_t l = 0; l < cfg_.num_hidden_layers; ++l) {
     const LayerWeights& w = P.layers[size_t(l)];
+    const LayerWeights& wm = PM.layers[size_t(l)];
     auto adapter = [&](LoraTarget t, const Tensor& in, Tensor& out) {
       if (!lora) return;
       const LoraPair& p = lora->weights().layers[size_t(l)].t[int(t)];
       if (p.a.defined()) lora_forward(ops_, p, lora_dims(cfg_, t), lora->scale(), LoraDropout{}, in, out);
     };
     ops_.rmsnorm_forward(x, w.attn_norm, eps, h, rstd);
-    ops_.gemm(false, true, 1.f, h, w.wqkv, 0.f, qkv);
+    ops_.gemm(false, true, 1.f, h, wm.wqkv, 0.f, qkv);
     adapter(LoraTarget::kQ, h, qkv);
     adapter(LoraTarget::kK, h, qkv);
     adapter(LoraTarget::kV, h, qkv);
@@ -60,15 +62,15 @@ void IncrementalDecoder::run_layers(Tensor& x, const Tensor& positions, const Te
       Tensor a3 = attn.view({N, H, D});
       ops_.attention_decode(q.view({N, H, D}), cache_.k(l), cache_.v(l), decode_slots, decode_lengths, window, scale, a3);
     }
-    ops_.gemm(false, true, 1.f, attn, w.wo, 1.f, x);
+    ops_.gemm(false, true, 1.f, attn, wm.wo, 1.f, x);
     adapter(LoraTarget::kO, attn, x);
     if (w.bo.defined()) ops_.bias_forward(x, w.bo);
     ops_.rmsnorm_forward(x, w.mlp_norm, eps, h, rstd);
-    ops_.gemm(false, true, 1.f, h, w.w_gate_up, 0.f, gate_up);
+    ops_.gemm(false, true, 1.f, h, wm.w_gate_up, 0.f, gate_up);
     adapter(LoraTarget::kGate, h, gate_up);
     adapter(LoraTarget::kUp, h, gate_up);
     ops_.swiglu_forward(gate_up, act);
-    ops_.gemm(false, true, 1.f, act, w.w_down, 1.f, x);
+    ops_.gemm(false, true, 1.f, act, wm.w_down, 1.f, x);
     adapter(LoraTarget::kDown, act, x);
   }
 }
@@ -82,7 +84,7 @@ Tensor IncrementalDecoder::head(const Tensor& x, const std::vector<int64_t>& row
   }
   ops_.rmsnorm_forward(sel, dec_.weights().final_norm, float(cfg_.rms_norm_eps), hf, rstd);
   Tensor logits = Tensor::empty({R, cfg_.vocab_size});
-  ops_.gemm(false, true, 1.f, hf, dec_.weights().output_embedding(), 0.f, logits);
+  ops_.gemm(false, true, 1.f, hf, dec_.gemm_weights().output_embedding(), 0.f, logits);
   return logits;
 }
 

@@ -12,7 +12,7 @@
 
 namespace tandem::model {
 
-ParamSet::ParamSet(const ModelConfig& cfg, bool with_score) {
+ParamSet::ParamSet(const ModelConfig& cfg, bool with_score, DType dtype) {
   const int64_t C = cfg.hidden_size, I = cfg.intermediate_size, V = cfg.vocab_size, D = cfg.head_dim;
   const int64_t qkv = cfg.q_dim() + 2 * cfg.kv_dim();
   struct Slot {
@@ -40,8 +40,8 @@ ParamSet::ParamSet(const ModelConfig& cfg, bool with_score) {
   if (!cfg.tie_word_embeddings && !cfg.sequence_classification) slots.push_back({&lm_head, {V, C}});
   if (with_score || cfg.sequence_classification) slots.push_back({&score, {1, C}});
   int64_t total = 0;
-  for (auto& s : slots) total += (shape_numel(s.shape) + 15) / 16 * 16;  // 64-byte aligned views
-  flat = Tensor::zeros({total});
+  for (auto& s : slots) total += (shape_numel(s.shape) + 15) / 16 * 16;  // views aligned to 16 elements (64 bytes in F32)
+  flat = Tensor::zeros({total}, dtype);
   int64_t off = 0;
   for (auto& s : slots) {
     const int64_t n = shape_numel(s.shape);

@@ -2,7 +2,8 @@
 // span), with fused views where one GEMM serves several HF projections: wqkv = [q; k; v] rows and
 // w_gate_up = [gate; up] rows. `named` lists every tensor under its Hugging Face name as a view
 // into the same buffer, which is what load/save and gradient reports use.
-// The same class holds gradients (a second ParamSet of the same config, zero-initialised).
+// The same class holds gradients (a second ParamSet of the same config, zero-initialised) and,
+// in BF16, the rounded copy that bf16 compute multiplies with (Decoder::gemm_weights).
 #pragma once
 #include <string>
 #include <vector>
@@ -33,7 +34,8 @@ struct NamedParam {
 class ParamSet {
  public:
   // with_score: allocate a scalar head "score.weight" [1, C] (reward models, critics).
-  ParamSet(const ModelConfig& cfg, bool with_score);
+  // dtype: of the buffer and every view (F32; BF16 for a compute copy).
+  ParamSet(const ModelConfig& cfg, bool with_score, DType dtype = DType::kF32);
   ParamSet(const ParamSet&) = delete;
   ParamSet& operator=(const ParamSet&) = delete;
 

@@ -34,6 +34,10 @@ struct Batch {
   // Pass the count over every micro-batch and rank of the optimizer step, and SUM gradients across them.
   double global_tokens = 0;            // token-mean denominator
   double global_seqs = 0;              // seq-mean-* denominator B'
+  // The same two counts over the demonstrations only and over the rollouts only, for terms restricted
+  // to one part (TermSpec::subset: CHORD, ReLIFT, HPT, UFT normalise each part by its own size).
+  double global_demo_tokens = 0, global_demo_seqs = 0;
+  double global_rollout_tokens = 0, global_rollout_seqs = 0;
   int64_t pad_width = 0;               // T_pad for *-norm modes when no constant is configured; 0 = longest sequence
   int64_t step = 0;                    // optimizer step, for scheduled weights (CHORD mu)
 

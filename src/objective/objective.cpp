@@ -1,7 +1,7 @@
 // compute(): dispatch each configured term to its kernel, aggregate token terms with the normaliser of
 // algorithms.md §1, sum with weights in double, and write float gradients.
 // Aggregation is applied per term over the sequences that term reads (TermSpec::subset), which is
-// what CHORD's "token-mean within each part" needs; a term over all sequences uses the global counts.
+// what CHORD's "token-mean within each part" needs; each term uses the global counts of its part.
 #include "objective/objective.h"
 
 #include <algorithm>
@@ -22,7 +22,7 @@ bool is_sequence_term(TermType t) {
 }
 
 // w_t such that L = Σ_t w_t ψ_t; w_t already carries the mask m_t.
-std::vector<double> agg_weights(AggMode mode, double norm_const, const Batch& b, const SeqSel& sel, bool all) {
+std::vector<double> agg_weights(AggMode mode, double norm_const, const Batch& b, const SeqSel& sel, Subset subset) {
   const int64_t B = b.n_seq();
   std::vector<double> w(size_t(b.n_tok()), 0.0);
   double tokens = 0, seqs = 0;
@@ -34,8 +34,14 @@ std::vector<double> agg_weights(AggMode mode, double norm_const, const Batch& b,
     tokens += len;
     seqs += len > 0;
   }
-  if (all && b.global_tokens > 0) tokens = b.global_tokens;
-  if (all && b.global_seqs > 0) seqs = b.global_seqs;
+  const double global_tokens = subset == Subset::kAll    ? b.global_tokens
+                               : subset == Subset::kDemo ? b.global_demo_tokens
+                                                         : b.global_rollout_tokens;
+  const double global_seqs = subset == Subset::kAll    ? b.global_seqs
+                             : subset == Subset::kDemo ? b.global_demo_seqs
+                                                       : b.global_rollout_seqs;
+  if (global_tokens > 0) tokens = global_tokens;
+  if (global_seqs > 0) seqs = global_seqs;
   const double lnorm = norm_const > 0 ? norm_const : double(b.pad_width > 0 ? b.pad_width : longest);
   for (int64_t s = 0; s < B; ++s) {
     if (!sel[s]) continue;
@@ -151,7 +157,7 @@ Result compute(const ObjectiveConfig& c, const Batch& b, const Grads& g) {
       default: TD_ASSERT(false, "unhandled token term");
     }
     const AggMode mode = ts.agg ? *ts.agg : c.agg;
-    const std::vector<double> w = agg_weights(mode, c.agg_norm, b, sel, ts.subset == Subset::kAll);
+    const std::vector<double> w = agg_weights(mode, c.agg_norm, b, sel, ts.subset);
     double l = 0;
     for (size_t t = 0; t < N; ++t) {
       if (w[t] == 0) continue;

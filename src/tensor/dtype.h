@@ -1,5 +1,5 @@
-// Element types and their conversions. Storage on disk may be BF16/F16; compute is F32 on CPU
-// (this machine has AVX2, no AVX-512 BF16), so conversions happen once at load/save time.
+// Element types and their conversions. Storage on disk may be BF16/F16 (converted at load/save
+// time); compute is F32, or bf16 GEMMs with F32 accumulation under bf16 compute (docs/engine.md).
 #pragma once
 #include <cstdint>
 #include <cstring>

@@ -1,13 +1,15 @@
 // The op table: every computation the model needs, as one interface a backend implements.
 // Model code gets the table from backend/registry.h's ops_for(device) and never includes a
 // kernel header, so a CUDA backend is an
-// added implementation of this class, not a change to the model. All float tensors are F32
-// row-major; index tensors are I32. Shapes use N = tokens (B*T flattened), C = hidden, V = vocab,
+// added implementation of this class, not a change to the model. Float tensors are F32 row-major
+// except where an op says otherwise (gemm's operands and the LM head's weight may be BF16);
+// index tensors are I32. Shapes use N = tokens (B*T flattened), C = hidden, V = vocab,
 // H = query heads, K = key/value heads, D = head dim, I = MLP width.
 // Entry points validate shapes (Error for user-reachable mistakes, TD_ASSERT for internal ones);
 // kernels assume valid input.
 #pragma once
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "tensor/tensor.h"
@@ -40,7 +42,13 @@ class Ops {
   virtual void scale(Tensor& y, float alpha) const = 0;                  // y *= alpha
   virtual double sum_squares(const Tensor& x) const = 0;
 
-  // c = alpha * op(a) @ op(b) + beta * c, all 2-D; op transposes when the flag is set.
+  // Whether gemm() and the LM-head ops accept BF16 operands on this device at full speed (on the
+  // CPU: AVX512_BF16); when not, why_not (if given) gets a sentence saying what is missing.
+  virtual bool bf16_gemm_available(std::string* why_not) const = 0;
+  // c = alpha * op(a) @ op(b) + beta * c, all 2-D; op transposes when the flag is set. c is F32;
+  // a and b are F32 or BF16. When either is BF16 the products are bf16 x bf16 accumulated in f32
+  // (an F32 operand is rounded to bf16 first, per call): bf16 compute with f32 results. Only where
+  // bf16_gemm_available().
   virtual void gemm(bool trans_a, bool trans_b, float alpha, const Tensor& a, const Tensor& b, float beta,
                     Tensor& c) const = 0;
   virtual void bias_forward(Tensor& y, const Tensor& bias) const = 0;        // y [N, O] += bias [O]
@@ -92,7 +100,8 @@ class Ops {
   virtual void swiglu_backward(const Tensor& gate_up, const Tensor& dout, Tensor& dgate_up) const = 0;  // overwritten
 
   // Fused LM head + log-softmax, chunked over tokens and vocabulary so no [N, V] tensor exists.
-  // h [N, C], w [V, C], targets [N] (I32, -1 = no target: outputs 0). logp, lse [N]; entropy [N]
+  // w may be BF16 (then the head's GEMMs run in bf16 as gemm() does; log-softmax, entropy and
+  // every reduction stay F32). h [N, C], w [V, C], targets [N] (I32, -1 = no target: outputs 0). logp, lse [N]; entropy [N]
   // when defined (the full next-token distribution's entropy).
   virtual void logprob_forward(const Tensor& h, const Tensor& w, const Tensor& targets, Tensor& logp, Tensor& lse,
                                Tensor& entropy) const = 0;

@@ -81,4 +81,20 @@ std::string fields_to_yaml(const FieldMap& fields);
 // The known key nearest to key (edit distance), for "did you mean" hints.
 std::string nearest_key(const FieldMap& fields, const std::string& key);
 
+struct ResolvedConfig {
+  Json json;         // what checkpoints record
+  std::string yaml;  // what config.yaml holds and the run prints
+};
+
+// What `tandem <command> --config path key=value ...` does before it runs: the file's keys (none when
+// path is empty), then each override in order, then cfg.validate(); returns the resolved config.
+template <class Cfg>
+ResolvedConfig load_run_config(Cfg& cfg, const std::string& path, const std::vector<std::string>& overrides = {}) {
+  FieldMap fields = fields_of(cfg);
+  if (!path.empty()) apply_yaml_file(fields, path);
+  for (size_t i = 0; i < overrides.size(); ++i) apply_override(fields, overrides[i], "override " + std::to_string(i + 1));
+  cfg.validate();
+  return {fields_to_json(fields), fields_to_yaml(fields)};
+}
+
 }  // namespace tandem::train

@@ -30,7 +30,7 @@ template <class T> T loop_value(const Json& loop, const char* key, const char* s
 
 bool is_online_algorithm(const std::string& name) {
   for (const char* a : {"grpo", "grpo_paper", "dr_grpo", "dapo", "gspo", "cispo", "rloo", "reinforce_pp",
-                        "reinforce_pp_baseline", "remax", "ppo", "luffy", "chord", "chord_mu", "srft", "relift", "hpt"})
+                        "reinforce_pp_baseline", "remax", "ppo", "luffy", "chord", "chord_mu", "srft", "relift", "uft", "hpt"})
     if (name == a) return true;
   return false;
 }
@@ -65,6 +65,14 @@ void OnlineConfig::validate() const {
   need(max_batch > 0, "max_batch", "must be > 0");
   need(expert_data_ratio == -1 || (expert_data_ratio >= 0 && expert_data_ratio < 1), "expert_data_ratio",
        "must be in [0, 1) (or -1: preset)");
+  need(hint_p_lo == -1 || (hint_p_lo >= 0 && hint_p_lo <= 1), "hint_p_lo", cat("must be in [0, 1] (or -1: preset), got ", hint_p_lo));
+  need(hint_p_hi == -1 || (hint_p_hi >= 0 && hint_p_hi <= 1), "hint_p_hi", cat("must be in [0, 1] (or -1: preset), got ", hint_p_hi));
+  need(hint_steps >= -1, "hint_steps", cat("must be >= 0 (or -1: preset), got ", hint_steps));
+  need(sft_loss_coef == -1 || sft_loss_coef >= 0, "sft_loss_coef", cat("must be >= 0 (or -1: preset), got ", sft_loss_coef));
+  need(hint_segments == -1 || hint_segments > 0, "hint_segments", cat("must be > 0 (or -1: preset), got ", hint_segments));
+  need(pass_at_k.is_array(), "pass_at_k", cat("expected a list of k values, got ", pass_at_k.dump()));
+  for (const Json& k : pass_at_k)
+    need(k.is_number_integer() && k.get<int64_t>() > 0, "pass_at_k", cat("expected positive integers, got ", k.dump()));
 }
 
 ResolvedOnline resolve(const OnlineConfig& c) {
@@ -97,6 +105,14 @@ ResolvedOnline resolve(const OnlineConfig& c) {
       o.terms.push_back(kl);
     }
   }
+  if (c.sft_loss_coef >= 0) {  // UFT's sft_loss_coef (beta_h), HPT's and ReLIFT's NLL on demonstrations
+    bool found = false;
+    for (auto& t : o.terms)
+      if (t.type == TermType::kSft && t.subset == objective::Subset::kDemo) t.weight = c.sft_loss_coef, found = true;
+    if (!found)
+      throw Error("sft_loss_coef", cat("algorithm '", c.algorithm, "' has no NLL term on demonstrations to weigh; ",
+                                       "expected uft, relift, hpt or chord_mu (or an objective with {type: sft, on: demo})"));
+  }
   o.validate();
   const Json& loop = o.loop;
   r.num_generations = c.num_generations > 0 ? c.num_generations : loop_value<int64_t>(loop, "samples_per_prompt", nullptr, 8);
@@ -121,6 +137,23 @@ ResolvedOnline resolve(const OnlineConfig& c) {
     r.relift_epochs = loop_value<int64_t>(loop, "sft_epochs", nullptr, 1);
   }
   if (loop.contains("switch_gate")) r.hpt_gate = c.switch_gate >= 0 ? c.switch_gate : loop_value<int64_t>(loop, "switch_gate", nullptr, 0);
+  if (loop.contains("hint")) {
+    r.hints = true;
+    r.hint_p_lo = c.hint_p_lo >= 0 ? c.hint_p_lo : loop_value<double>(loop, "hint", "p_lo", 0.05);
+    r.hint_p_hi = c.hint_p_hi >= 0 ? c.hint_p_hi : loop_value<double>(loop, "hint", "p_hi", 0.95);
+    r.hint_steps = c.hint_steps >= 0 ? c.hint_steps : loop_value<int64_t>(loop, "hint", "t_hint", 300);
+    r.hint_segments = c.hint_segments > 0 ? c.hint_segments : loop_value<int64_t>(loop, "hint", "segments", 5);
+  }
+  if (r.hints && r.dynamic_sampling)
+    throw Error("dynamic_sampling", "UFT's hinted groups are not filtered by success; expected 0 with algorithm uft, got 1");
+  for (const Json& k : c.pass_at_k) r.pass_at_k.push_back(k.get<int64_t>());
+  if (r.pass_at_k.empty()) {
+    r.pass_at_k.push_back(1);
+    if (r.num_generations - r.demos_per_group > 1) r.pass_at_k.push_back(r.num_generations - r.demos_per_group);
+  }
+  if (!c.expert_file.empty() && r.expert_data_ratio <= 0)
+    throw Error("expert_file", cat("feeds CHORD's expert sub-batch; algorithm '", c.algorithm,
+                                   "' has none (expected expert_data_ratio > 0, e.g. tandem chord)"));
   if (r.demos_per_group >= r.num_generations)
     throw Error("num_generations", cat("must exceed the demonstrations per group (", r.demos_per_group, "), got ", r.num_generations));
   r.critic = has_term(o, TermType::kValue);

@@ -11,6 +11,10 @@
 #include "core/log.h"
 #include "core/rng.h"
 #include "rollout/engine.h"
+#include "rollout/stop_ids.h"
+#include "train/online_state.h"
+#include "train/pass_at_k.h"
+#include "train/uft_hint.h"
 
 namespace tandem::train {
 
@@ -38,7 +42,7 @@ double std_of(const std::vector<double>& v) {  // population std, as TRL logs re
 }
 
 // A demonstration as a sequence of the batch.
-RolloutSeq demo_row(const data::PromptExample* ex) {
+RolloutSeq demo_row(const PromptRef& ex) {
   RolloutSeq q;
   q.ex = ex;
   q.prompt = ex->prompt;
@@ -73,8 +77,15 @@ void RewardSet::score(std::vector<RolloutSeq>& seqs) const {
   for (size_t k = 0; k < todo.size(); ++k) {
     const RolloutSeq& s = seqs[todo[k]];
     TD_ASSERT(s.ex != nullptr, "sequence without its example");
-    reqs[k].prompt = s.ex->prompt_text.empty() ? text_(s.prompt) : s.ex->prompt_text;
-    reqs[k].completion = text_(s.completion);
+    const std::span<const int32_t> prompt(s.prompt.data(), s.prompt.size() - size_t(s.hint_len));
+    reqs[k].prompt = s.ex->prompt_text.empty() ? text_(prompt) : s.ex->prompt_text;
+    if (s.hint_len > 0) {
+      std::vector<int32_t> solution(s.prompt.end() - s.hint_len, s.prompt.end());
+      solution.insert(solution.end(), s.completion.begin(), s.completion.end());
+      reqs[k].completion = text_(solution);
+    } else {
+      reqs[k].completion = text_(s.completion);
+    }
     reqs[k].columns = s.ex->columns;
   }
   for (size_t k = 0; k < todo.size(); ++k) seqs[todo[k]].reward = 0, seqs[todo[k]].reward_parts.assign(fns_.size(), 0.0);
@@ -92,26 +103,101 @@ void RewardSet::score(std::vector<RolloutSeq>& seqs) const {
 
 OnlineStep::OnlineStep(const OnlineConfig& c, const ResolvedOnline& r, model::Decoder& policy, model::Decoder* ref,
                        const RewardSet& rewards)
-    : c_(c), r_(r), policy_(policy), ref_(ref), rewards_(rewards) {
+    : c_(c), r_(r), policy_(policy), ref_(ref), rewards_(rewards),
+      stop_ids_(rollout::default_stop_ids(c.model_name_or_path, policy.config())) {
   if (r_.needs_ref && ref_ == nullptr) throw Error("online.ref", "the objective needs a reference model, got none");
 }
 
-std::vector<RolloutSeq> OnlineStep::sample(const std::vector<const data::PromptExample*>& prompts, int64_t step,
-                                           int64_t batch) {
+namespace {
+
+rollout::SamplingParams sampling_params(const OnlineConfig& c, const std::vector<int32_t>& stop_ids) {
   rollout::SamplingParams sp;
-  sp.temperature = float(c_.temperature);
-  sp.top_p = float(c_.top_p);
-  sp.top_k = c_.top_k;
-  sp.min_p = float(c_.min_p);
-  sp.repetition_penalty = float(c_.repetition_penalty);
-  sp.max_new_tokens = c_.max_new_tokens;
-  if (!c_.ignore_eos)
-    for (int64_t id : policy_.config().eos_token_ids) sp.stop_ids.push_back(int32_t(id));
+  sp.temperature = float(c.temperature);
+  sp.top_p = float(c.top_p);
+  sp.top_k = c.top_k;
+  sp.min_p = float(c.min_p);
+  sp.repetition_penalty = float(c.repetition_penalty);
+  sp.max_new_tokens = c.max_new_tokens;
+  if (!c.ignore_eos) sp.stop_ids = stop_ids;
+  return sp;
+}
+
+std::vector<std::vector<rollout::Sample>> generate(model::Decoder& policy, const OnlineConfig& c,
+                                                   const std::vector<rollout::Request>& reqs) {
+  if (reqs.empty()) return {};  // a rank with no prompt of its own (more ranks than prompts)
+  rollout::EngineOptions eo;
+  eo.kv_cache_bytes = size_t(c.kv_cache_mb * 1024.0 * 1024.0);
+  eo.max_batch = c.max_batch;
+  rollout::Engine engine(policy, eo);
+  return engine.generate(reqs);
+}
+
+// What an algorithm that trains on demonstrations says when a prompt has none.
+Error no_demonstration(const data::PromptExample& ex, const std::string& algorithm, const std::string& use) {
+  return Error("online.demonstration",
+               cat(ex.origin.str(), ": algorithm '", algorithm, "' ", use, ", expected a demonstration (a completion or ",
+                   "solution column, or completion_input_ids / demonstration_ids), got none"));
+}
+
+}  // namespace
+
+std::vector<size_t> OnlineStep::share_bounds(size_t n, int64_t k) const {
+  const size_t N = size_t(comm_.size()), step = k > 0 ? size_t(k) : std::max<size_t>(n, 1);
+  const size_t C = (n + step - 1) / step;
+  std::vector<size_t> b(N + 1);
+  for (size_t r = 0; r <= N; ++r) b[r] = std::min(n, C * r / N * step);
+  return b;
+}
+
+std::pair<size_t, size_t> OnlineStep::share(size_t n, int64_t k) const {
+  const auto b = share_bounds(n, k);
+  return {b[size_t(comm_.rank())], b[size_t(comm_.rank()) + 1]};
+}
+
+std::vector<RolloutSeq> OnlineStep::gather(std::vector<RolloutSeq> mine, const std::vector<PromptRef>& examples) const {
+  if (comm_.size() == 1) return mine;
+  std::vector<RolloutSeq> all;
+  for (const std::string& part : comm_.all_gather_bytes(rollout_seqs_to_bytes(mine, examples))) {
+    auto seqs = rollout_seqs_from_bytes(part, examples);
+    all.insert(all.end(), std::make_move_iterator(seqs.begin()), std::make_move_iterator(seqs.end()));
+  }
+  return all;
+}
+
+std::vector<std::vector<int32_t>> OnlineStep::hints(const std::vector<PromptRef>& prompts, int64_t rl_step, int64_t batch) {
+  std::vector<std::vector<int32_t>> out(prompts.size());
+  if (!r_.hints) return out;
+  const double p = uft_hint_probability(r_.hint_p_lo, r_.hint_p_hi, r_.hint_steps, rl_step);
+  double segments = 0, tokens = 0, hinted = 0;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    const data::PromptExample& ex = *prompts[i];
+    if (ex.demonstration.empty()) throw no_demonstration(ex, c_.algorithm, "takes hints from the demonstration");
+    if (p <= 0) continue;
+    const auto ends = uft_step_ends(ex.demonstration, policy_.config().eos_token_ids, rewards_.text());
+    const int64_t K = uft_segments(ends.size(), r_.hint_segments);
+    const int64_t l = uft_sample_segments(K, p, Rng(uint64_t(c_.seed), mix_seed(0x4711, uint64_t(rl_step), uint64_t(batch), i)));
+    out[i].assign(ex.demonstration.begin(), ex.demonstration.begin() + long(uft_hint_tokens(ends, K, l)));
+    segments += double(l);
+    tokens += double(out[i].size());
+    hinted += !out[i].empty();
+  }
+  const double n = double(std::max<size_t>(prompts.size(), 1));
+  hint_metrics_ = {{"uft/hint_p", p}, {"uft/hint_segments", segments / n}, {"uft/hint_tokens", tokens / n},
+                   {"uft/hinted_frac", hinted / n}};
+  return out;
+}
+
+std::vector<RolloutSeq> OnlineStep::sample(const std::vector<PromptRef>& prompts, int64_t step, int64_t batch) {
+  const rollout::SamplingParams sp = sampling_params(c_, stop_ids_);
   const int64_t n_sampled = r_.num_generations - r_.demos_per_group;
   const bool greedy = r_.obj.advantage.type == objective::AdvantageType::kRemax;
+  const auto hint = hints(prompts, step, batch);  // every prompt's on every rank: the hint metrics are global
+  const auto [p0, p1] = share(prompts.size());
   std::vector<rollout::Request> reqs;
-  for (size_t i = 0; i < prompts.size(); ++i) {
-    rollout::Request q{prompts[i]->prompt, sp};
+  for (size_t i = p0; i < p1; ++i) {
+    std::vector<int32_t> prompt = prompts[i]->prompt;
+    prompt.insert(prompt.end(), hint[i].begin(), hint[i].end());
+    rollout::Request q{prompt, sp};
     q.params.n = n_sampled;
     q.params.seed = mix_seed(uint64_t(c_.seed), uint64_t(step), uint64_t(batch), i);
     reqs.push_back(q);
@@ -121,29 +207,31 @@ std::vector<RolloutSeq> OnlineStep::sample(const std::vector<const data::PromptE
       reqs.push_back(g);
     }
   }
-  rollout::EngineOptions eo;
-  eo.kv_cache_bytes = size_t(c_.kv_cache_mb * 1024.0 * 1024.0);
-  eo.max_batch = c_.max_batch;
-  rollout::Engine engine(policy_, eo);
-  const auto out = engine.generate(reqs);
+  const auto out = generate(policy_, c_, reqs);
   std::vector<RolloutSeq> seqs;
   std::vector<RolloutSeq> greedy_rows;
-  for (size_t i = 0; i < prompts.size(); ++i) {
-    const auto& samples = out[greedy ? 2 * i : i];
+  for (size_t i = p0; i < p1; ++i) {
+    const size_t k = i - p0;  // this rank's request of prompt i
+    const auto& samples = out[greedy ? 2 * k : k];
     for (const auto& s : samples) {
       RolloutSeq q;
       q.ex = prompts[i];
       q.group = int64_t(i);
-      q.prompt = prompts[i]->prompt;
+      q.prompt = reqs[greedy ? 2 * k : k].prompt;
+      q.hint_len = int64_t(hint[i].size());
       q.completion = s.ids;
       q.old_logp = s.logprobs;
       q.truncated = s.finish == rollout::FinishReason::kLength;
       seqs.push_back(std::move(q));
     }
+    if (!hint[i].empty()) {  // UFT: the hint itself, trained by the NLL term (a demo row in no group)
+      RolloutSeq h = demo_row(prompts[i]);
+      h.completion = hint[i];
+      seqs.push_back(std::move(h));
+    }
     for (int64_t d = 0; d < r_.demos_per_group; ++d) {
       if (prompts[i]->demonstration.empty())
-        throw Error("online.demonstration", cat(prompts[i]->origin.str(), ": algorithm '", c_.algorithm,
-                                                "' places a demonstration in each group, expected demonstration_ids, got none"));
+        throw no_demonstration(*prompts[i], c_.algorithm, "places a demonstration in each group");
       RolloutSeq q;
       q.ex = prompts[i];
       q.group = int64_t(i);
@@ -157,13 +245,14 @@ std::vector<RolloutSeq> OnlineStep::sample(const std::vector<const data::PromptE
       g.ex = prompts[i];
       g.group = int64_t(i);
       g.prompt = prompts[i]->prompt;
-      g.completion = out[2 * i + 1][0].ids;
+      g.completion = out[2 * k + 1][0].ids;
       greedy_rows.push_back(std::move(g));
     }
   }
   if (greedy) {
     rewards_.score(greedy_rows);
-    for (auto& s : seqs) s.baseline = greedy_rows[size_t(s.group)].reward;
+    for (auto& s : seqs)
+      if (s.group >= 0) s.baseline = greedy_rows[size_t(s.group) - p0].reward;
   }
   return seqs;
 }
@@ -178,17 +267,23 @@ void OnlineStep::shape_overlong(std::vector<RolloutSeq>& seqs) const {
 }
 
 void OnlineStep::add_expert_rows(std::vector<RolloutSeq>& seqs) const {
-  // CHORD: demonstrations of this step's prompts as a separate sub-batch (no group, no advantage), so
-  // that they are expert_data_ratio of all sequences (Trinity-RFT: 64 expert of 320).
-  if (r_.expert_data_ratio <= 0) return;
-  std::vector<const data::PromptExample*> exs;
-  for (const auto& s : seqs)
-    if ((exs.empty() || exs.back() != s.ex) && !s.ex->demonstration.empty()) exs.push_back(s.ex);
-  if (exs.empty())
-    throw Error("online.demonstration", cat("algorithm '", c_.algorithm, "' trains on demonstrations, expected ",
-                                            "demonstration_ids in the prompts, got none"));
+  // CHORD: demonstrations as a separate sub-batch (no group, no advantage), so that they are
+  // expert_data_ratio of all sequences (Trinity-RFT: 64 expert of 320). They come from the expert data
+  // when the run has its own (expert_file, as Trinity-RFT's separate SFT dataset), else from the
+  // demonstrations of this step's prompts.
+  if (r_.expert_data_ratio <= 0 || seqs.empty()) return;
   const double n = r_.expert_data_ratio / (1.0 - r_.expert_data_ratio) * double(seqs.size());
   const int64_t k = std::max<int64_t>(1, int64_t(std::llround(n)));
+  std::vector<PromptRef> exs;
+  if (expert_source_) {
+    exs = expert_source_(k);
+    for (const auto& e : exs)
+      if (e->demonstration.empty()) throw no_demonstration(*e, c_.algorithm, "trains on the expert data's demonstrations");
+  } else {
+    for (const auto& s : seqs)
+      if ((exs.empty() || exs.back() != s.ex) && !s.ex->demonstration.empty()) exs.push_back(s.ex);
+  }
+  if (exs.empty()) throw no_demonstration(*seqs.front().ex, c_.algorithm, "trains on demonstrations");
   for (int64_t i = 0; i < k; ++i) {
     seqs.push_back(demo_row(exs[size_t(i) % exs.size()]));  // expert rows carry no reward (CHORD (c))
   }
@@ -207,9 +302,7 @@ void OnlineStep::hpt_switch(std::vector<RolloutSeq>& seqs) const {
       out.push_back(std::move(s));
     } else if (!added[s.group]) {
       added[s.group] = true;
-      if (s.ex->demonstration.empty())
-        throw Error("online.demonstration", cat(s.ex->origin.str(), ": algorithm '", c_.algorithm,
-                                                "' trains failed prompts on their demonstration, expected demonstration_ids, got none"));
+      if (s.ex->demonstration.empty()) throw no_demonstration(*s.ex, c_.algorithm, "trains failed prompts on their demonstration");
       out.push_back(demo_row(s.ex));
     }
   }
@@ -220,7 +313,7 @@ void OnlineStep::relift_collect(const std::vector<RolloutSeq>& seqs, int64_t rl_
   // ReLIFT: prompts whose samples all failed join a buffer; when it holds sft_data_size prompts, one
   // SFT phase (sft_epochs passes) trains on their demonstrations and empties it.
   if (r_.relift_buffer <= 0) return;
-  std::map<int64_t, std::pair<int64_t, const data::PromptExample*>> ok;
+  std::map<int64_t, std::pair<int64_t, PromptRef>> ok;
   for (const auto& s : seqs)
     if (!s.demo && s.group >= 0) {
       auto& e = ok[s.group];
@@ -232,15 +325,17 @@ void OnlineStep::relift_collect(const std::vector<RolloutSeq>& seqs, int64_t rl_
   if (!out.empty()) out.front().metrics["relift/buffer"] = int64_t(relift_buffer_.size());
   if (int64_t(relift_buffer_.size()) < r_.relift_buffer) return;
   std::vector<RolloutSeq> demos;
-  for (const auto* ex : relift_buffer_) demos.push_back(demo_row(ex));
+  for (const auto& ex : relift_buffer_) demos.push_back(demo_row(ex));
   relift_buffer_.clear();
   out.push_back(prepare(std::move(demos), rl_step, r_.relift_epochs));
   out.back().metrics = {{"relift/sft_sequences", int64_t(out.back().seqs.size())}};
 }
 
-void rollout_metrics(const std::vector<RolloutSeq>& seqs, const RewardSet& rewards, double success_threshold, Json& m) {
+void rollout_metrics(const std::vector<RolloutSeq>& seqs, const RewardSet& rewards, double success_threshold,
+                     const std::vector<int64_t>& ks, Json& m, const std::string& prefix) {
   std::vector<double> R, len;
   std::vector<std::vector<double>> parts(rewards.size());
+  std::map<int64_t, std::pair<int64_t, int64_t>> tally;  // group -> (samples, correct)
   int64_t trunc = 0, ok = 0, n = 0;
   double max_len = 0;
   for (const auto& s : seqs) {
@@ -251,36 +346,46 @@ void rollout_metrics(const std::vector<RolloutSeq>& seqs, const RewardSet& rewar
     max_len = std::max(max_len, double(s.completion.size()));
     trunc += s.truncated;
     ok += s.reward > success_threshold;
+    if (s.group >= 0) ++tally[s.group].first, tally[s.group].second += s.reward > success_threshold;
     for (size_t f = 0; f < s.reward_parts.size() && f < parts.size(); ++f) parts[f].push_back(s.reward_parts[f]);
   }
-  m["reward"] = mean_of(R);
-  m["reward_std"] = std_of(R);
-  m["accuracy"] = n > 0 ? double(ok) / double(n) : 0.0;
+  m[prefix + "reward"] = mean_of(R);
+  m[prefix + "reward_std"] = std_of(R);
+  m[prefix + "accuracy"] = n > 0 ? double(ok) / double(n) : 0.0;
+  std::vector<std::pair<int64_t, int64_t>> groups;
+  for (const auto& [g, t] : tally) groups.push_back(t);
+  for (int64_t k : ks)
+    if (const auto [v, used] = mean_pass_at_k(groups, k); used > 0) m[cat(prefix, "pass@", k)] = v;
   for (size_t f = 0; f < parts.size(); ++f) {
-    m[cat("rewards/", rewards.names()[f], "/mean")] = mean_of(parts[f]);
-    m[cat("rewards/", rewards.names()[f], "/std")] = std_of(parts[f]);
+    m[cat(prefix, "rewards/", rewards.names()[f], "/mean")] = mean_of(parts[f]);
+    m[cat(prefix, "rewards/", rewards.names()[f], "/std")] = std_of(parts[f]);
   }
-  m["completions/mean_length"] = mean_of(len);
-  m["completions/max_length"] = max_len;
-  m["completions/clipped_ratio"] = n > 0 ? double(trunc) / double(n) : 0.0;
+  m[prefix + "completions/mean_length"] = mean_of(len);
+  m[prefix + "completions/max_length"] = max_len;
+  m[prefix + "completions/clipped_ratio"] = n > 0 ? double(trunc) / double(n) : 0.0;
 }
 
 std::vector<PreparedBatch> OnlineStep::collect(const PromptSource& next_prompts, int64_t rl_step) {
   Json m = Json::object();
   double t_gen = 0, t_score = 0;
-  std::vector<RolloutSeq> kept, all;
+  std::vector<RolloutSeq> kept, all;  // all: every generated group, numbered apart across generation batches
   int64_t groups_seen = 0, groups_dropped = 0, batches = 0, n_kept_groups = 0;
+  hint_metrics_ = Json::object();
   const int64_t want = c_.train_batch_size;
   while (true) {
     const auto prompts = next_prompts();
     double t0 = now();
-    auto seqs = sample(prompts, rl_step, batches++);
+    auto seqs = sample(prompts, rl_step, batches++);  // this rank's share
     t_gen += now() - t0;
     t0 = now();
     rewards_.score(seqs);
     shape_overlong(seqs);
     t_score += now() - t0;
-    all.insert(all.end(), seqs.begin(), seqs.end());
+    seqs = gather(std::move(seqs), prompts);  // the whole generation batch, on every rank
+    for (const auto& s : seqs) {
+      all.push_back(s);
+      if (all.back().group >= 0) all.back().group += groups_seen;
+    }
     if (!r_.dynamic_sampling) {
       kept = std::move(seqs);
       break;
@@ -301,19 +406,21 @@ std::vector<PreparedBatch> OnlineStep::collect(const PromptSource& next_prompts,
         s.group = it->second;
         kept.push_back(std::move(s));
       }
-    groups_seen += int64_t(tally.size());
+    groups_seen += int64_t(prompts.size());
     groups_dropped += int64_t(tally.size() - new_id.size());
     if (n_kept_groups >= want) {
       kept.erase(std::remove_if(kept.begin(), kept.end(), [&](const RolloutSeq& s) { return s.group >= want; }), kept.end());
       break;
     }
     if (batches >= r_.max_num_gen_batches) {
-      log_info("online: rollout batch ", rl_step + 1, ": ", n_kept_groups, " informative groups after ", batches,
-               " generation batches (max_num_gen_batches), training on those");
+      if (comm_.rank() == 0)
+        log_info("online: rollout batch ", rl_step + 1, ": ", n_kept_groups, " informative groups after ", batches,
+                 " generation batches (max_num_gen_batches), training on those");
       break;
     }
   }
-  rollout_metrics(all, rewards_, c_.success_threshold, m);
+  rollout_metrics(all, rewards_, c_.success_threshold, r_.pass_at_k, m);
+  for (auto it = hint_metrics_.begin(); it != hint_metrics_.end(); ++it) m[it.key()] = it.value();
   if (r_.dynamic_sampling) {
     m["filter/frac_groups_dropped"] = groups_seen > 0 ? double(groups_dropped) / double(groups_seen) : 0.0;
     m["filter/num_gen_batches"] = batches;
@@ -328,7 +435,7 @@ std::vector<PreparedBatch> OnlineStep::collect(const PromptSource& next_prompts,
     out.push_back(prepare(std::move(kept), rl_step));
     for (auto it = m.begin(); it != m.end(); ++it) out.back().metrics[it.key()] = it.value();
   } else {  // an empty batch carries the metrics; its optimizer step has a zero gradient
-    log_info("online: rollout batch ", rl_step + 1, ": no informative group, no update from it");
+    if (comm_.rank() == 0) log_info("online: rollout batch ", rl_step + 1, ": no informative group, no update from it");
     out.emplace_back();
     out.back().metrics = m;
     out.back().metrics["skipped"] = 1;
@@ -340,15 +447,56 @@ std::vector<PreparedBatch> OnlineStep::collect(const PromptSource& next_prompts,
 std::vector<PreparedBatch> OnlineStep::collect_given(std::vector<RolloutSeq> seqs, int64_t rl_step) {
   Json m = Json::object();
   const double t0 = now();
-  rewards_.score(seqs);
-  shape_overlong(seqs);
+  {  // each rank scores its share of the sequences
+    std::vector<PromptRef> exs;
+    for (const auto& s : seqs) exs.push_back(s.ex);
+    const auto [s0, s1] = share(seqs.size());
+    std::vector<RolloutSeq> mine(seqs.begin() + long(s0), seqs.begin() + long(s1));
+    rewards_.score(mine);
+    shape_overlong(mine);
+    seqs = gather(std::move(mine), exs);
+  }
   m["time/score"] = now() - t0;
   m["time/generate"] = 0.0;
-  rollout_metrics(seqs, rewards_, c_.success_threshold, m);
+  rollout_metrics(seqs, rewards_, c_.success_threshold, r_.pass_at_k, m);
   std::vector<PreparedBatch> out;
   out.push_back(prepare(std::move(seqs), rl_step));
   for (auto it = m.begin(); it != m.end(); ++it) out.back().metrics[it.key()] = it.value();
   return out;
+}
+
+Json OnlineStep::evaluate(const std::vector<PromptRef>& prompts) {
+  const rollout::SamplingParams sp = sampling_params(c_, stop_ids_);
+  const int64_t n = r_.num_generations - r_.demos_per_group;
+  const auto [p0, p1] = share(prompts.size());
+  std::vector<rollout::Request> reqs;
+  for (size_t i = p0; i < p1; ++i) {
+    rollout::Request q{prompts[i]->prompt, sp};
+    q.params.n = n;
+    // The same seeds at every evaluation: the held-out numbers move only with the weights.
+    q.params.seed = mix_seed(uint64_t(c_.seed), 0xe7a1ull, 0, i);
+    reqs.push_back(q);
+  }
+  const double t0 = now();
+  const auto out = generate(policy_, c_, reqs);
+  std::vector<RolloutSeq> seqs;
+  for (size_t i = p0; i < p1; ++i)
+    for (const auto& s : out[i - p0]) {
+      RolloutSeq q;
+      q.ex = prompts[i];
+      q.group = int64_t(i);
+      q.prompt = prompts[i]->prompt;
+      q.completion = s.ids;
+      q.truncated = s.finish == rollout::FinishReason::kLength;
+      seqs.push_back(std::move(q));
+    }
+  rewards_.score(seqs);
+  seqs = gather(std::move(seqs), prompts);
+  Json m = Json::object();
+  rollout_metrics(seqs, rewards_, c_.success_threshold, r_.pass_at_k, m, "eval_");
+  m["eval_prompts"] = int64_t(prompts.size());
+  m["time/eval"] = now() - t0;
+  return m;
 }
 
 Json OnlineStep::run(const PromptSource& next_prompts, int64_t rl_step, const OptimizerStep& optimizer_step) {

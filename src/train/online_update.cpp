@@ -2,7 +2,10 @@
 // log-probs (KL terms), the policy's log-probs where the rollout did not record them (given sequences,
 // demonstrations) and the critic's values (PPO); then advantages over the whole batch
 // (objective::compute_advantages); then ppo_epochs x num_mini_batches optimizer steps, each over
-// micro-batches whose normaliser counts the tokens and sequences of the whole mini-batch.
+// micro-batches whose normaliser counts the tokens and sequences of the whole mini-batch (and of its
+// demonstrations and rollouts apart, for terms over one part). With N ranks each runs these passes
+// over its share of the sequences: per-token results before the update are all-gathered, gradients
+// are summed by the loop, the mini-batch's statistics are summed here (online_step.h).
 // Response-token layout: a sequence is one padded row prompt + completion; completion token j sits at
 // column P + j, whose logp/entropy the decoder reports there (model/batch.h), and whose value V_t is
 // read at column P + j - 1, the state that token is generated from (verl's critic convention).
@@ -17,6 +20,7 @@
 #include "objective/advantage.h"
 #include "objective/objective.h"
 #include "train/online_step.h"
+#include "train/reference.h"
 
 namespace tandem::train {
 
@@ -90,36 +94,56 @@ PreparedBatch OnlineStep::prepare(std::vector<RolloutSeq> seqs, int64_t rl_step,
     else std::copy(seqs[i].old_logp.begin(), seqs[i].old_logp.end(), old_logp.begin() + off[i]);
   }
 
-  // Passes before any update.
+  // Passes before any update, in the micro-batches one process would make, each rank running a
+  // contiguous run of them; the per-token results are then all-gathered.
   const double t_ref0 = now();
   std::vector<size_t> all(B);
   std::iota(all.begin(), all.end(), size_t(0));
+  const int64_t mb_size = c_.per_device_train_batch_size;
   if (r_.needs_ref) {
     pb.ref_logp.assign(N, 0.f);
-    for (auto [b0, b1] : chunks(B, c_.per_device_train_batch_size)) {
-      const Packed p = pack(seqs, std::span(all).subspan(b0, b1 - b0));
-      const auto out = ref_->forward(p.batch, {});
-      for (size_t k = 0; k < p.at.size(); ++k) pb.ref_logp[size_t(off[b0]) + k] = out.logp.f32()[p.at[k]];
+    const auto [s0, s1] = share(B, mb_size);
+    for (auto [b0, b1] : chunks(s1 - s0, mb_size)) {
+      const Packed p = pack(seqs, std::span(all).subspan(s0 + b0, b1 - b0));
+      const auto out = ref_->forward(p.batch, kReferenceForward);
+      for (size_t k = 0; k < p.at.size(); ++k) pb.ref_logp[size_t(off[s0 + b0]) + k] = out.logp.f32()[p.at[k]];
     }
+    std::vector<int64_t> token_bounds;
+    for (size_t b : share_bounds(B, mb_size)) token_bounds.push_back(off[b]);
+    comm_.all_gather(pb.ref_logp.data(), token_bounds);
   }
   if (r_.critic || !need_old.empty()) {
-    std::vector<size_t> which;
+    std::vector<size_t> which;  // the sequences this pass reads
     if (r_.critic) which = all;
     else for (int64_t i : need_old) which.push_back(size_t(i));
-    if (r_.critic) pb.old_values.assign(N, 0.f);
-    std::vector<bool> recompute(B, false);
-    for (int64_t i : need_old) recompute[size_t(i)] = true;
-    for (auto [b0, b1] : chunks(which.size(), c_.per_device_train_batch_size)) {
-      const std::span<const size_t> sub(which.data() + b0, b1 - b0);
+    // Its outputs, token after token of `which`: what the ranks gather.
+    std::vector<int64_t> woff(which.size() + 1, 0);
+    for (size_t j = 0; j < which.size(); ++j) woff[j + 1] = woff[j] + int64_t(seqs[which[j]].completion.size());
+    std::vector<float> wlogp(size_t(woff.back())), wvalue(r_.critic ? size_t(woff.back()) : 0);
+    const auto [w0, w1] = share(which.size(), mb_size);
+    for (auto [b0, b1] : chunks(w1 - w0, mb_size)) {
+      const std::span<const size_t> sub(which.data() + w0 + b0, b1 - b0);
       const Packed p = pack(seqs, sub);
       const auto out = policy_.forward(p.batch, {.value = r_.critic});
-      for (size_t b = 0; b < sub.size(); ++b) {
-        const size_t i = sub[b];
-        for (int64_t k = p.offsets[b]; k < p.offsets[b + 1]; ++k) {
-          const size_t t = size_t(off[i] + (k - p.offsets[b]));
-          if (recompute[i]) old_logp[t] = out.logp.f32()[p.at[size_t(k)]];
-          if (r_.critic) pb.old_values[t] = out.value.f32()[p.at[size_t(k)] - 1];
-        }
+      for (size_t k = 0; k < p.at.size(); ++k) {
+        const size_t t = size_t(woff[w0 + b0]) + k;
+        wlogp[t] = out.logp.f32()[p.at[k]];
+        if (r_.critic) wvalue[t] = out.value.f32()[p.at[k] - 1];
+      }
+    }
+    std::vector<int64_t> token_bounds;
+    for (size_t b : share_bounds(which.size(), mb_size)) token_bounds.push_back(woff[b]);
+    comm_.all_gather(wlogp.data(), token_bounds);
+    if (r_.critic) {
+      comm_.all_gather(wvalue.data(), token_bounds);
+      pb.old_values.assign(N, 0.f);
+    }
+    for (size_t j = 0; j < which.size(); ++j) {
+      const size_t i = which[j];
+      const bool recompute = seqs[i].old_logp.empty();
+      for (int64_t k = 0; k < off[i + 1] - off[i]; ++k) {
+        if (recompute) old_logp[size_t(off[i] + k)] = wlogp[size_t(woff[j] + k)];
+        if (r_.critic) pb.old_values[size_t(off[i] + k)] = wvalue[size_t(woff[j] + k)];
       }
     }
   }
@@ -195,12 +219,20 @@ Json OnlineStep::minibatch_gradients(PreparedBatch& pb) {
   const std::vector<size_t>& mbi = pb.mini_batches[pb.next++];
   const auto& seqs = pb.seqs;
   const auto& off = pb.off;
-  double tokens = 0;
-  for (size_t i : mbi) tokens += double(seqs[i].completion.size());
+  // Normaliser counts of the whole mini-batch, overall and per part (demonstrations / rollouts), so
+  // that splitting it into micro-batches does not change the update.
+  double tokens = 0, part_tokens[2] = {0, 0}, part_seqs[2] = {0, 0};
+  for (size_t i : mbi) {
+    const double n = double(seqs[i].completion.size());
+    tokens += n;
+    part_tokens[pb.is_demo[i] ? 1 : 0] += n;
+    part_seqs[pb.is_demo[i] ? 1 : 0] += n > 0;
+  }
   std::map<std::string, double> stat_sum;
   double ent_sum = 0, ent_n = 0, gap_max = 0, gap_sum = 0, gap_n = 0;
-  for (auto [u0, u1] : chunks(mbi.size(), c_.per_device_train_batch_size)) {
-    const std::span<const size_t> sub(mbi.data() + u0, u1 - u0);
+  const auto [m0, m1] = share(mbi.size(), c_.per_device_train_batch_size);  // this rank's micro-batches
+  for (auto [u0, u1] : chunks(m1 - m0, c_.per_device_train_batch_size)) {
+    const std::span<const size_t> sub(mbi.data() + m0 + u0, u1 - u0);
     const Packed p = pack(seqs, sub);
     const auto out = policy_.forward(p.batch, {.entropy = true, .value = r_.critic, .for_backward = true});
     const size_t n = p.at.size(), nb = sub.size();
@@ -245,6 +277,10 @@ Json OnlineStep::minibatch_gradients(PreparedBatch& pb) {
     ob.is_demo = dm;
     ob.global_tokens = tokens;
     ob.global_seqs = double(mbi.size());
+    ob.global_rollout_tokens = part_tokens[0];
+    ob.global_rollout_seqs = part_seqs[0];
+    ob.global_demo_tokens = part_tokens[1];
+    ob.global_demo_seqs = part_seqs[1];
     ob.pad_width = pb.pad_width;
     ob.step = pb.rl_step;
     std::vector<float> dl(n), de(n), dv(r_.critic ? n : 0);
@@ -262,6 +298,20 @@ Json OnlineStep::minibatch_gradients(PreparedBatch& pb) {
       if (r_.critic) gv.f32()[p.at[k] - 1] = dv[k];
     }
     policy_.backward(gl, ge, gv);
+  }
+  if (comm_.size() > 1) {  // every rank's sums, added in rank order; the largest gap
+    const Json mine = {{"stats", stat_sum}, {"ent", {ent_sum, ent_n}}, {"gap", {gap_sum, gap_n, gap_max}}};
+    // JSON writes a NaN or inf as null: it comes back as NaN, so the loop's non-finite check still fires.
+    const auto num = [](const Json& v) { return v.is_number() ? v.get<double>() : std::nan(""); };
+    stat_sum.clear();
+    ent_sum = ent_n = gap_sum = gap_n = 0;
+    for (const std::string& part : comm_.all_gather_bytes(mine.dump())) {
+      const Json j = Json::parse(part);
+      for (auto it = j["stats"].begin(); it != j["stats"].end(); ++it) stat_sum[it.key()] += num(it.value());
+      ent_sum += num(j["ent"][0]), ent_n += num(j["ent"][1]);
+      gap_sum += num(j["gap"][0]), gap_n += num(j["gap"][1]);
+      gap_max = std::max(gap_max, num(j["gap"][2]));
+    }
   }
   Json m = Json::object();
   for (const auto& [k, v] : stat_sum) m[k == "loss" ? "loss" : cat("objective/", k)] = v;

@@ -1,6 +1,7 @@
 #include "train/param_update.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 
@@ -37,16 +38,22 @@ double ParamUpdater::step(double lr) {
   const bool sharded = hi_ - lo_ != params_.numel();
   Tensor p = params_.rows(lo_, hi_), g = grads_.rows(lo_, hi_);
   double norm = 0;
+  sync_s_ = 0;
+  const auto timed = [this](auto&& collective) {
+    const auto t0 = std::chrono::steady_clock::now();
+    collective();
+    sync_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
   if (sharded) {
     // Each rank needs only the summed gradient of its own shard; the global norm is the sum of
     // the shards' squared norms (one scalar all-reduce), so every rank clips by the same factor.
-    comm_.reduce_scatter_sum(grads_.f32(), offsets_);
+    timed([&] { comm_.reduce_scatter_sum(grads_.f32(), offsets_); });
     double sq = ops_for(g.device()).sum_squares(g);
-    comm_.all_reduce_sum(&sq, 1);
+    timed([&] { comm_.all_reduce_sum(&sq, 1); });
     norm = std::sqrt(sq);
     clip_to_norm(g, norm, cfg_.max_grad_norm);
   } else {
-    if (comm_.size() > 1) comm_.all_reduce_sum(grads_.f32(), grads_.numel());
+    if (comm_.size() > 1) timed([&] { comm_.all_reduce_sum(grads_.f32(), grads_.numel()); });
     // Every rank holds the same summed gradient, so the norm and the clipping agree everywhere.
     norm = clip_grad_norm(grads_, cfg_.max_grad_norm);
   }
@@ -57,7 +64,7 @@ double ParamUpdater::step(double lr) {
   } else {
     sgd_step(p, g, shard_decay_, cfg_.weight_decay, lr);
   }
-  if (sharded) comm_.all_gather(params_.f32(), offsets_);
+  if (sharded) timed([&] { comm_.all_gather(params_.f32(), offsets_); });
   return norm;
 }
 

@@ -25,6 +25,9 @@ class ParamUpdater {
   // Loads full moments (every rank reads the same checkpoint) and keeps this rank's shard.
   AdamW* full_adam_for_loading();
   void finish_loading();
+  // Seconds the last step() spent in collectives (the gradient's reduce, the norm's scalar, the
+  // shards' gather); 0 on one rank.
+  double last_sync_seconds() const { return sync_s_; }
   int64_t shard_begin() const { return lo_; }
   int64_t shard_end() const { return hi_; }
 
@@ -36,6 +39,7 @@ class ParamUpdater {
   dist::Communicator& comm_;
   std::vector<int64_t> offsets_;
   int64_t lo_ = 0, hi_ = 0;
+  double sync_s_ = 0;
   std::unique_ptr<AdamW> adam_;  // over [lo_, hi_)
   std::unique_ptr<AdamW> full_;  // scratch for checkpoints
 };

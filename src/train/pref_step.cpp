@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "objective/objective.h"
+#include "train/reference.h"
 
 namespace tandem::train {
 
@@ -60,8 +61,8 @@ PreferenceStep::PreferenceStep(objective::ObjectiveConfig obj, CollateOptions op
     throw Error("objective.terms", "kto reads unpaired examples and cannot be mixed with pair terms");
 }
 
-std::vector<double> PreferenceStep::sequence_logp_sums(model::Decoder& dec, const PrefBatch& pb) {
-  const auto out = dec.forward(pb.tokens, {});
+std::vector<double> PreferenceStep::sequence_logp_sums(model::Decoder& dec, const PrefBatch& pb, const model::ForwardOptions& opt) {
+  const auto out = dec.forward(pb.tokens, opt);
   std::vector<double> sums(size_t(pb.n_seq()), 0.0);
   const float* lp = out.logp.f32();
   for (int64_t s = 0; s < pb.n_seq(); ++s)
@@ -78,7 +79,7 @@ std::array<double, 2> PreferenceStep::ref_pair(int64_t id) const {
 void PreferenceStep::cache_pairs(std::span<const data::PreferenceExample> exs, std::span<const int64_t> ids) {
   if (!ref_) throw Error("train.ref", "precomputing reference log-probs needs the reference model");
   const auto seqs = pair_sequences(exs);
-  const auto sums = sequence_logp_sums(*ref_, collate(seqs, opts_));
+  const auto sums = sequence_logp_sums(*ref_, collate(seqs, opts_), kReferenceForward);
   for (size_t i = 0; i < exs.size(); ++i) cache_[ids[i]] = {sums[2 * i], sums[2 * i + 1]};
 }
 
@@ -87,7 +88,7 @@ void PreferenceStep::cache_unpaired(std::span<const data::UnpairedExample> exs,
   if (!ref_) throw Error("train.ref", "precomputing reference log-probs needs the reference model");
   std::vector<SeqRef> seqs = unpaired_sequences(exs);
   for (size_t i = 0; i < exs.size(); ++i) seqs.push_back({exs[i].prompt, *kl_completions[i]});
-  const auto sums = sequence_logp_sums(*ref_, collate(seqs, opts_));
+  const auto sums = sequence_logp_sums(*ref_, collate(seqs, opts_), kReferenceForward);
   for (size_t i = 0; i < exs.size(); ++i) cache_[ids[i]] = {sums[i], sums[exs.size() + i]};
 }
 
@@ -107,7 +108,7 @@ PrefResult PreferenceStep::run_pairs(std::span<const data::PreferenceExample> ex
       }
     } else {
       if (!ref_) throw Error("train.ref", "reference log-probs are neither cached nor computable (no reference model)");
-      sums = sequence_logp_sums(*ref_, pb);
+      sums = sequence_logp_sums(*ref_, pb, kReferenceForward);
     }
     ref = spread_ref(pb, sums);
   }
@@ -139,8 +140,8 @@ PrefResult PreferenceStep::run_unpaired(std::span<const data::UnpairedExample> e
     }
   } else {
     if (!ref_) throw Error("train.ref", "reference log-probs are neither cached nor computable (no reference model)");
-    ref_sums = sequence_logp_sums(*ref_, pb);
-    ref_kl = sequence_logp_sums(*ref_, kl_pb);
+    ref_sums = sequence_logp_sums(*ref_, pb, kReferenceForward);
+    ref_kl = sequence_logp_sums(*ref_, kl_pb, kReferenceForward);
   }
   // z0 (TRL KTO): mean over the mismatched pairs of the policy/reference log-ratio, detached.
   const auto pol_kl = sequence_logp_sums(policy_, kl_pb);

@@ -1,5 +1,5 @@
-// One micro-batch of preference training: collate (pref_collate.h), reference log-prob sums from a
-// frozen copy of the starting model (per batch, or cached per dataset index when precomputed), the
+// One micro-batch of preference training: collate (pref_collate.h), reference log-prob sums from the
+// frozen reference (reference.h; per batch, or cached per dataset index when precomputed), the
 // policy forward, the objective (objective/objective.h: dpo, ipo, simpo, orpo, cpo, kto, rm), and
 // its per-token gradient fed to the engine's backward. Gradients accumulate in the policy's grads()
 // scaled by grad_scale, so k micro-batches with grad_scale 1/k average the k pair-means, as TRL does.
@@ -36,7 +36,8 @@ bool objective_is_reward_model(const objective::ObjectiveConfig& c);  // rm
 class PreferenceStep {
  public:
   // policy: the model trained (a sequence-classification decoder for rm). ref: the frozen
-  // reference, or null when the objective needs none or every sum is cached.
+  // reference (may be the policy itself, whose base it then runs: kReferenceForward), or null when
+  // the objective needs none or every sum is cached.
   PreferenceStep(objective::ObjectiveConfig obj, CollateOptions opts, model::Decoder& policy, model::Decoder* ref);
 
   // Pairs (dpo, ipo, simpo, orpo, cpo, rm). ids[i] = dataset index of exs[i] (keys of the cache).
@@ -57,7 +58,7 @@ class PreferenceStep {
   size_t cached() const { return cache_.size(); }
 
   // Σ_t m_t log pi(o_t) per sequence under dec (completion tokens), in double.
-  static std::vector<double> sequence_logp_sums(model::Decoder& dec, const PrefBatch& pb);
+  static std::vector<double> sequence_logp_sums(model::Decoder& dec, const PrefBatch& pb, const model::ForwardOptions& opt = {});
 
  private:
   std::array<double, 2> ref_pair(int64_t id) const;

@@ -55,20 +55,22 @@ size_t PreferenceAlgorithm::kl_partner(size_t i, size_t n, size_t chunk) {
   return start + (i - start + len - 1) % len;
 }
 
-PreferenceAlgorithm::PreferenceAlgorithm(const PrefTrainConfig& cfg, model::Decoder& policy,
-                                         std::unique_ptr<model::Decoder> ref, PrefSplit train, PrefSplit eval)
+PreferenceAlgorithm::PreferenceAlgorithm(const PrefTrainConfig& cfg, model::Decoder& policy, Reference ref,
+                                         PrefSplit train, PrefSplit eval)
     : Algorithm(policy, cfg.model_name_or_path), cfg_(cfg), obj_(cfg.pref.objective()), ref_(std::move(ref)),
       train_(std::move(train)), eval_(std::move(eval)) {
   if (train_.size == 0) throw Error("train_file", "the training split has no examples");
-  if (objective_needs_ref(obj_) && !ref_) throw Error("ref_model_name_or_path", "this objective needs a reference model");
-  step_ = std::make_unique<PreferenceStep>(obj_, collate_options(cfg_, policy.config()), policy, ref_.get());
+  if (objective_needs_ref(obj_) && !ref_.model) throw Error("ref_model_name_or_path", "this objective needs a reference model");
+  step_ = std::make_unique<PreferenceStep>(obj_, collate_options(cfg_, policy.config()), policy, ref_.model);
   order_ = train_.plan(0);
-  if (cfg_.pref.precompute_ref_log_probs && ref_) {
+  if (cfg_.pref.precompute_ref_log_probs && ref_.model) {
     precompute(train_, 0);
     if (eval_.size > 0) precompute(eval_, int64_t(train_.size));
     step_->release_ref();
-    ref_.reset();  // the sums are all the run needs from it
-    log_info(name(), ": reference log-probs precomputed for ", step_->cached(), " examples; reference model released");
+    const bool loaded = ref_.owned != nullptr;
+    ref_ = Reference();  // the sums are all the run needs from it
+    log_info(name(), ": reference log-probs precomputed for ", step_->cached(), " examples",
+             loaded ? "; reference model released" : "");
   }
 }
 

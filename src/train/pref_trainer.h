@@ -1,6 +1,6 @@
 // The preference trainers (`tandem dpo|ipo|simpo|orpo|kto|cpo|rm`) as an Algorithm of the shared
 // training loop (train/trainer.h): the data order, micro-batches through PreferenceStep, the
-// reference model (a frozen copy of the starting model, or precomputed sums), evaluation on the
+// reference (reference.h: a frozen model, the policy's base under LoRA, or precomputed sums), evaluation on the
 // held-out split with TRL's metric names prefixed eval_, and the data position for exact resume.
 // Not here: the optimizer, checkpoints, logging (the loop), the loss (objective/), files (data/).
 #pragma once
@@ -10,6 +10,7 @@
 
 #include "train/pref_config.h"
 #include "train/pref_step.h"
+#include "train/reference.h"
 #include "train/trainer.h"
 
 namespace tandem::train {
@@ -42,10 +43,9 @@ struct PrefTrainConfig : TrainConfig {
 
 class PreferenceAlgorithm : public Algorithm {
  public:
-  // ref: the frozen reference (null when the objective needs none). With precompute_ref_log_probs
-  // the sums of both splits are computed here and ref is released.
-  PreferenceAlgorithm(const PrefTrainConfig& cfg, model::Decoder& policy, std::unique_ptr<model::Decoder> ref,
-                      PrefSplit train, PrefSplit eval);
+  // ref: the frozen reference (make_reference; empty when the objective needs none). With
+  // precompute_ref_log_probs the sums of both splits are computed here and a loaded ref is released.
+  PreferenceAlgorithm(const PrefTrainConfig& cfg, model::Decoder& policy, Reference ref, PrefSplit train, PrefSplit eval);
 
   std::string name() const override { return cfg_.pref.algorithm; }
   int64_t steps_per_epoch() const override;
@@ -76,7 +76,7 @@ class PreferenceAlgorithm : public Algorithm {
 
   PrefTrainConfig cfg_;
   objective::ObjectiveConfig obj_;
-  std::unique_ptr<model::Decoder> ref_;
+  Reference ref_;
   PrefSplit train_, eval_;
   std::unique_ptr<PreferenceStep> step_;
   int64_t epoch_ = 0, position_ = 0;

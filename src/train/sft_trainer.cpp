@@ -119,6 +119,7 @@ class SftAlgorithm final : public Algorithm {
 int run_sft(const SftConfig& cfg, const Json& resolved, const std::string& resolved_yaml) {
   cfg.validate();
   auto policy = model::Decoder::load(cfg.model_name_or_path);
+  apply_compute_dtype(cfg, *policy);  // before the data is read: no bf16 here fails at once
   SftAlgorithm algo(*policy, cfg);
   return run_training(cfg, resolved, resolved_yaml, *policy, algo);
 }

@@ -31,6 +31,7 @@ struct TrainConfig {
   std::string resume_from_checkpoint;  // "", "latest" or a checkpoint folder
   bool recompute = false;         // activation recomputation (gradient checkpointing)
   std::string save_dtype = "f32";   // f32 | bf16 for the final model
+  bool bf16 = false;              // bf16 GEMMs, fp32 master weights and optimizer (docs/engine.md)
   int64_t zero_stage = 1;         // data parallel: 1 shards AdamW state over ranks, 0 replicates it
   Json lora;                        // null: full fine-tuning; else model::LoraConfig keys (docs/lora.md)
   std::string adapter_name_or_path;  // a PEFT LoRA folder to continue training (its config is used)
@@ -66,6 +67,7 @@ struct TrainConfig {
     v("resume_from_checkpoint", resume_from_checkpoint, "\"latest\" or a checkpoint folder");
     v("recompute", recompute, "recompute activations in backward (less memory)");
     v("save_dtype", save_dtype, "f32 | bf16 for the saved model");
+    v("bf16", bf16, "bf16 compute: GEMMs in bf16 with fp32 accumulation; weights, optimizer, norms, softmax stay fp32 (needs AVX512_BF16)");
     v("zero_stage", zero_stage, "data parallel (mpirun): 1 shards optimizer state over ranks, 0 keeps a full copy on each");
     v("lora", lora, "LoRA adapters {r, alpha, dropout, target_modules, use_rslora}: only they train (unset: all weights)");
     v("adapter_name_or_path", adapter_name_or_path, "PEFT LoRA adapter folder to continue training");

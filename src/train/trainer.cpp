@@ -7,6 +7,8 @@
 #include <csignal>
 #include <cstdlib>
 
+#include <sys/resource.h>
+
 #include "core/file.h"
 #include "core/log.h"
 #include "model/lora_peft.h"
@@ -23,6 +25,12 @@ std::atomic<int> g_stop_signal{0};
 void on_signal(int sig) { g_stop_signal = sig; }
 
 double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+double peak_rss_mb() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return double(ru.ru_maxrss) / 1024.0;  // KiB on Linux
+}
 
 // Over the trainable buffer: the base weights, or the adapters under LoRA.
 DecayRanges decay_ranges(model::Decoder& policy) {
@@ -101,6 +109,10 @@ void attach_lora(const TrainConfig& cfg, model::Decoder& policy) {
   policy.attach_adapters(std::move(a));
 }
 
+void apply_compute_dtype(const TrainConfig& cfg, model::Decoder& dec) {
+  dec.set_compute_dtype(cfg.bf16 ? DType::kBF16 : DType::kF32);
+}
+
 int run_training(const TrainConfig& cfg, const Json& resolved, const std::string& resolved_yaml,
                  model::Decoder& policy, Algorithm& algo) {
   dist::Communicator& comm = dist::world();
@@ -120,6 +132,7 @@ int run_training(const TrainConfig& cfg, const Json& resolved, const std::string
                                                   : int64_t(std::ceil(cfg.warmup_ratio * double(max_steps))),
                              max_steps, cfg.min_lr_ratio};
   attach_lora(cfg, policy);
+  apply_compute_dtype(cfg, policy);
   // What trains: the base weights, or only the adapters under LoRA (optimizer state scales with r).
   ParamUpdater updater(cfg, policy.trainable_params(), policy.trainable_grads(), decay_ranges(policy), comm);
 
@@ -164,6 +177,9 @@ int run_training(const TrainConfig& cfg, const Json& resolved, const std::string
     r.loss = sums[0];
     r.tokens = int64_t(sums[1]);
     const double grad_norm = std::isfinite(r.loss) ? updater.step(lr) : r.loss;  // no update from a bad step
+    // The updater wrote the trained buffer in place; when that is the base (no LoRA), the bf16
+    // compute copy of the weights is stale.
+    if (!policy.adapters()) policy.weights_changed();
     if (!std::isfinite(r.loss) || !std::isfinite(grad_norm))
       throw Error(cat("train.", who), cat("loss or gradient is not finite at step ", state.step + 1, " (loss ", r.loss,
                                           ", grad_norm ", grad_norm, "); nothing was saved from this step. Last good checkpoint: ",
@@ -177,6 +193,7 @@ int run_training(const TrainConfig& cfg, const Json& resolved, const std::string
     if (state.step % cfg.logging_steps == 0 || state.step == max_steps) {
       Json m = {{"step", state.step}, {"epoch", algo.epoch()}, {"loss", r.loss}, {"lr", lr}, {"grad_norm", grad_norm},
                 {"tokens_per_s", tps}, {"elapsed", state.elapsed_s}};
+      if (comm.size() > 1) m["time/grad_sync"] = updater.last_sync_seconds();  // rank 0's
       for (auto it = r.metrics.begin(); it != r.metrics.end(); ++it) m[it.key()] = it.value();
       const bool eval_now =
           algo.has_eval() && ((cfg.eval_steps > 0 && state.step % cfg.eval_steps == 0) || state.step == max_steps);
@@ -199,6 +216,10 @@ int run_training(const TrainConfig& cfg, const Json& resolved, const std::string
       return 0;
     }
   }
+  // Before the final checkpoint, which gathers the full optimizer state on every rank: what
+  // training itself held, per rank (benchmarks read it).
+  log_info(who, ": peak resident memory while training ", int64_t(peak_rss_mb()), " MB",
+           comm.size() > 1 ? cat(" (rank ", comm.rank(), " of ", comm.size(), ")") : "");
   if (cfg.save_steps == 0 || state.step % cfg.save_steps != 0) checkpoint();
   if (lead) {
     algo.save_model(cfg.output_dir, cfg.save_dtype == "bf16" ? DType::kBF16 : DType::kF32);

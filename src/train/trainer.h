@@ -63,6 +63,11 @@ class Algorithm {
 // adapters earlier (e.g. to know its reference is the base with adapters off) may call it first.
 void attach_lora(const TrainConfig& cfg, model::Decoder& policy);
 
+// Sets the decoder's compute dtype from cfg.bf16 (Error "bf16" when this machine has no bf16
+// GEMMs). run_training applies it to the policy; a trainer applies it to its other models (the
+// reference) and may call it right after loading, to fail before its data is read.
+void apply_compute_dtype(const TrainConfig& cfg, model::Decoder& dec);
+
 // Copies tokenizer files and generation_config.json (written from config.json when absent) from
 // the starting model folder into an output folder, so the result loads like the original.
 void copy_tokenizer_files(const std::string& from, const std::string& to, const model::ModelConfig& mc);

@@ -2,7 +2,8 @@
 // learnable set: the loss falls and the held-out loss follows; a run killed with SIGKILL and
 // resumed gives the same metrics as an uninterrupted run (bit for bit, one thread); k
 // micro-batches equal one batch k times larger; one SGD step with lr = 1 equals w - grad from the
-// PyTorch reference; bad configs fail naming the key.
+// PyTorch reference; bad configs fail naming the key. bf16=true: the loss falls as under fp32, a
+// resumed run is still bit-identical, and a CPU without AVX512_BF16 is refused at startup.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -15,6 +16,7 @@
 
 #include "core/file.h"
 #include "core/json.h"
+#include "backend/registry.h"
 #include "core/rng.h"
 #include "model/safetensors.h"
 #include "testing/testing.h"
@@ -72,10 +74,12 @@ TEST(SftE2e, LossFallsAndEvalFollows) {
   EXPECT_EQ(png.substr(0, 4), "\x89PNG");
 }
 
-TEST(SftE2e, ResumeAfterSigkillIsBitIdentical) {
+bool have_bf16() { return ops_for(cpu_device()).bf16_gemm_available(nullptr); }
+
+void check_resume_is_bit_identical(const std::string& extra) {
   SftRun r;
   const std::string args = "max_steps=12 per_device_train_batch_size=4 gradient_accumulation_steps=2 learning_rate=2e-3 "
-                           "save_steps=2 logging_steps=1 lr_scheduler_type=cosine warmup_steps=2 weight_decay=0.1";
+                           "save_steps=2 logging_steps=1 lr_scheduler_type=cosine warmup_steps=2 weight_decay=0.1 " + extra;
   std::string out;
   ASSERT_EQ(testing::run_command(r.cmd(r.dir.file("full"), args), &out), 0) << out;
   // The second run SIGKILLs itself after logging step 7 (its last checkpoint is step 6, so the
@@ -94,6 +98,57 @@ TEST(SftE2e, ResumeAfterSigkillIsBitIdentical) {
     for (const char* k : {"step", "loss", "grad_norm", "lr", "epoch", "trained_tokens"})
       EXPECT_EQ(a[i][k], b[i][k]) << "step " << i + 1 << " " << k;
   EXPECT_EQ(read_file(r.dir.file("full") + "/model.safetensors"), read_file(killed + "/model.safetensors"));
+}
+
+TEST(SftE2e, ResumeAfterSigkillIsBitIdentical) { check_resume_is_bit_identical(""); }
+
+TEST(SftE2e, ResumeAfterSigkillIsBitIdenticalUnderBf16) {
+  if (!have_bf16()) GTEST_SKIP() << "no AVX512_BF16 here";
+  check_resume_is_bit_identical("bf16=true");
+}
+
+// bf16 compute follows fp32's trajectory to bf16 precision: the first step (same weights) nearly
+// equal, then the loss falls as far, while not being bitwise fp32 (bf16 really runs).
+TEST(SftE2e, Bf16LossFallsLikeF32) {
+  if (!have_bf16()) GTEST_SKIP() << "no AVX512_BF16 here";
+  SftRun r;
+  const std::string args = cat("eval_file=", r.dir.file("eval.jsonl"),
+                               " max_steps=60 per_device_train_batch_size=8 learning_rate=1e-2 warmup_steps=2 eval_steps=30");
+  std::string out;
+  ASSERT_EQ(testing::run_command(r.cmd(r.dir.file("f32"), args), &out), 0) << out;
+  ASSERT_EQ(testing::run_command(r.cmd(r.dir.file("bf16"), args + " bf16=true"), &out), 0) << out;
+  EXPECT_NE(out.find("bf16: true"), std::string::npos) << "the resolved config shows the key\n" << out;
+  const auto a = metrics(r.dir.file("f32")), b = metrics(r.dir.file("bf16"));
+  ASSERT_EQ(a.size(), 60u);
+  ASSERT_EQ(b.size(), 60u);
+  auto loss = [](const Json& m) { return m["loss"].get<double>(); };
+  EXPECT_NEAR(loss(b[0]), loss(a[0]), 1e-3 * loss(a[0]));
+  EXPECT_NE(loss(b[0]), loss(a[0])) << "bf16=true gave the fp32 loss bit for bit";
+  EXPECT_LT(loss(b.back()), 0.5 * loss(b.front()));
+  double gap = 0;
+  for (size_t i = 0; i < a.size(); ++i) gap += std::abs(loss(b[i]) - loss(a[i])) / loss(a[i]) / double(a.size());
+  EXPECT_LT(gap, 0.05) << "mean relative gap of the two loss curves";
+  EXPECT_NEAR(b.back()["eval_loss"].get<double>(), a.back()["eval_loss"].get<double>(), 0.1 * a.back()["eval_loss"].get<double>());
+  std::printf("sft bf16 vs f32: first loss %.6f / %.6f, last %.4f / %.4f, eval %.4f / %.4f, mean gap %.4f\n", loss(b[0]),
+              loss(a[0]), loss(b.back()), loss(a.back()), b.back()["eval_loss"].get<double>(),
+              a.back()["eval_loss"].get<double>(), gap);
+}
+
+// Where oneDNN sees no AVX512_BF16 (forced here by ONEDNN_MAX_CPU_ISA), bf16 is an Error at
+// startup naming the key, for training and for generation.
+TEST(SftE2e, Bf16WithoutAvx512Bf16FailsAtStartup) {
+  SftRun r;
+  std::string out;
+  const std::string no_bf16 = "ONEDNN_MAX_CPU_ISA=AVX512_CORE ";
+  EXPECT_NE(testing::run_command(no_bf16 + r.cmd(r.dir.file("x"), "max_steps=1 bf16=true"), &out), 0);
+  EXPECT_NE(out.find("[bf16] bf16 compute cannot run on this machine, expected a CPU with AVX512_BF16"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("got oneDNN ISA 'avx512_core'"), std::string::npos) << out;
+  EXPECT_EQ(out.find("training examples"), std::string::npos) << "refused before the data was read\n" << out;
+  EXPECT_FALSE(file_exists(r.dir.file("x") + "/config.yaml"));
+  EXPECT_NE(testing::run_command(cat(no_bf16, testing::tandem_binary(), " generate --model ", r.model(),
+                                     " --prompt hi --bf16 --max-new-tokens 2"), &out), 0);
+  EXPECT_NE(out.find("[bf16] bf16 compute cannot run on this machine"), std::string::npos) << out;
 }
 
 TEST(SftE2e, GradAccumulationEqualsLargerBatch) {

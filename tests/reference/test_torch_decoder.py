@@ -5,8 +5,9 @@ Owns: evidence that the oracle's gradients are its forward's gradients
 (central finite differences in float64), that packing documents into one row
 equals running them as separate padded rows, that tied and untied heads
 agree, that GQA groups query heads as HF does, that the sliding-window
-boundary is t - j < W, that RoPE only sees relative positions, and that
-BF16/F16/sharded folders read back what was written. Deliberately not run by
+boundary is t - j < W, that RoPE only sees relative positions, that
+BF16/F16/sharded folders read back what was written, and that --bf16-matmul
+rounds exactly the GEMM operands it documents. Deliberately not run by
 CTest (the C++ tests use the oracle; this file checks the oracle itself).
 
 Run: /usr/bin/python3 tests/reference/test_torch_decoder.py [-v]
@@ -347,6 +348,33 @@ class Oracle(unittest.TestCase):
         self.assertEqual(td.main(["--model", folder, "--batch", self.path("b.json"), "--out",
                                   self.path("n.safetensors"), "--no-grad"]), 0)
         self.assertFalse(any(k.startswith("grad.") for k in safetensors_io.read_file(self.path("n.safetensors"))[0]))
+
+    def test_bf16_matmul_rounds_operands_and_gradient(self):
+        g = torch.Generator().manual_seed(5)
+        x = torch.randn(3, 4, 8, generator=g, dtype=torch.float64, requires_grad=True)
+        w = torch.randn(6, 8, generator=g, dtype=torch.float64, requires_grad=True)
+        gy = torch.randn(3, 4, 6, generator=g, dtype=torch.float64)
+        y = td._Bf16Matmul.apply(x, w)
+        xr, wr, gr = (t.detach().to(torch.bfloat16).to(torch.float64) for t in (x, w, gy))
+        self.assertTrue(torch.equal(y, xr @ wr.t()))
+        self.assertFalse(torch.allclose(y, x @ w.t(), rtol=0, atol=1e-6))  # the rounding is real
+        y.backward(gy)
+        self.assertTrue(torch.allclose(x.grad, gr @ wr, rtol=1e-15, atol=0))
+        self.assertTrue(torch.allclose(w.grad, gr.reshape(-1, 6).t() @ xr.reshape(-1, 8), rtol=1e-15, atol=0))
+        # A whole model with weights already in bf16: only the activations' rounding is left, small but real.
+        folder = self.path("m")
+        write(folder, FAMILIES["llama"])
+        spec, params = td.load_model(folder)
+        with torch.no_grad():
+            for p in params.values():
+                p.copy_(p.to(torch.bfloat16).to(torch.float64))
+        batch = rand_batch(2, 6, spec.vocab, 3)
+        ids, pos, seg, wts = td.prepare_batch(batch, spec, torch.float64)
+        plain = td.forward(spec, params, ids, pos, seg)
+        lowp = td.forward(spec, params, ids, pos, seg, bf16_matmul=True)
+        diff = float((plain["logp"] - lowp["logp"]).abs().max())
+        self.assertGreater(diff, 0.0)
+        self.assertLess(diff, 5e-2)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ logits, explicit masks, float64 by default so it can judge the C++ engine.
 
 Usage:
   /usr/bin/python3 tests/reference/torch_decoder.py --model DIR --batch batch.json \
-      --out out.safetensors [--dtype float64|float32] [--no-grad] [--threads N]
+      --out out.safetensors [--dtype float64|float32] [--bf16-matmul] [--no-grad] [--threads N]
 
 batch.json: {"input_ids": [[..] x B], "position_ids": [[..]], "segment_ids": [[..]],
              "dlogp": [[..]], "dentropy": [[..]], "dvalue": [[..]]}
@@ -71,6 +71,16 @@ Config rules (HF semantics as the reference understands them):
         ratio when both are given; cos and sin are multiplied by it.
     The rope tables are computed in float64 whatever --dtype says, then cast.
   * Attention scale is head_dim^-0.5. hidden_act must be silu.
+
+--bf16-matmul models bf16 compute as a bf16 GEMM with wide accumulation does
+it: every projection (q, k, v, o, gate, up, down) and the LM head multiply
+operands rounded to bfloat16 (torch's own rounding, nearest even), and their
+backward rounds the incoming gradient as well as the saved operands, while
+the products and sums run in --dtype (exact products of bf16 values, as
+AVX512_BF16's dot product and fp32 accumulation give). Embedding lookup,
+norms, RoPE, attention, softmax, the score head and LoRA deltas stay in
+--dtype. torch's own bf16 matmul is not used because it rounds its output to
+bf16 as well, which is not the arithmetic under test.
 """
 
 import argparse
@@ -279,6 +289,29 @@ def load_model(folder, dtype=torch.float64):
     return spec, params
 
 
+def _bf16(x):
+    """x rounded to bfloat16 and back to x's dtype."""
+    return x.to(torch.bfloat16).to(x.dtype)
+
+
+class _Bf16Matmul(torch.autograd.Function):
+    """x @ w^T on bf16-rounded operands; backward rounds the output gradient too."""
+
+    @staticmethod
+    def forward(ctx, x, w):
+        xr, wr = _bf16(x), _bf16(w)
+        ctx.save_for_backward(xr, wr)
+        return xr @ wr.t()
+
+    @staticmethod
+    def backward(ctx, g):
+        xr, wr = ctx.saved_tensors
+        gr = _bf16(g)
+        gx = gr @ wr
+        gw = gr.reshape(-1, gr.shape[-1]).t() @ xr.reshape(-1, xr.shape[-1])
+        return gx, gw
+
+
 def attention_mask(seg, window):
     """allowed [B, T, T]: query t may read key j (see the module docstring)."""
     T = seg.shape[1]
@@ -290,15 +323,20 @@ def attention_mask(seg, window):
     return ok
 
 
-def forward(spec, params, ids, pos, seg, keep_log_softmax=False, delta=None):
+def forward(spec, params, ids, pos, seg, keep_log_softmax=False, delta=None, bf16_matmul=False):
     """Returns dict with logp, entropy [B, T] (if there is an LM head) and value [B, T] (if a score head);
     with keep_log_softmax also log_softmax [B, T, V], the full next-token distributions (generation).
     delta(module_path, x), when given, returns a term added to that projection's output or None
-    (module_path like "model.layers.0.self_attn.q_proj"; LoRA adapters, torch_lora.py)."""
+    (module_path like "model.layers.0.self_attn.q_proj"; LoRA adapters, torch_lora.py).
+    bf16_matmul: the projections and the LM head as bf16 GEMMs (see the module docstring)."""
     P = params
 
     def lin(x, module, bias=None):
-        y = F.linear(x, P[module + ".weight"], bias)
+        if bf16_matmul:
+            y = _Bf16Matmul.apply(x, P[module + ".weight"])
+            y = y if bias is None else y + bias
+        else:
+            y = F.linear(x, P[module + ".weight"], bias)
         d = delta(module, x) if delta is not None else None
         return y if d is None else y + d
 
@@ -342,7 +380,8 @@ def forward(spec, params, ids, pos, seg, keep_log_softmax=False, delta=None):
     if head is None and spec.tie:
         head = P["model.embed_tokens.weight"]
     if head is not None:
-        logsm = torch.log_softmax(hn @ head.t(), dim=-1)  # [B, T, V]
+        logits = _Bf16Matmul.apply(hn, head) if bf16_matmul else hn @ head.t()
+        logsm = torch.log_softmax(logits, dim=-1)  # [B, T, V]
         pred = logsm[:, :-1]  # distribution for token t lives at t-1
         valid = torch.zeros(B, T, dtype=torch.bool)
         valid[:, 1:] = (seg[:, 1:] == seg[:, :-1]) & (seg[:, 1:] >= 0)
@@ -409,11 +448,11 @@ def objective(out, w):
     return J
 
 
-def run(folder, batch, dtype=torch.float64, grad=True):
+def run(folder, batch, dtype=torch.float64, grad=True, bf16_matmul=False):
     """Outputs dict (logp, entropy, value, grad.<name>) for a loaded batch dict."""
     spec, params = load_model(folder, dtype)
     ids, pos, seg, w = prepare_batch(batch, spec, dtype)
-    out = forward(spec, params, ids, pos, seg)
+    out = forward(spec, params, ids, pos, seg, bf16_matmul=bf16_matmul)
     result = {k: v.detach() for k, v in out.items()}
     if grad:
         J = objective(out, w)
@@ -434,6 +473,7 @@ def main(argv=None):
     ap.add_argument("--out", required=True, help="output .safetensors")
     ap.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     ap.add_argument("--no-grad", action="store_true", help="only logp/entropy/value")
+    ap.add_argument("--bf16-matmul", action="store_true", help="projections and LM head as bf16 GEMMs")
     ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
@@ -441,13 +481,14 @@ def main(argv=None):
     with open(a.batch) as f:
         batch = json.load(f)
     try:
-        result = run(a.model, batch, dtype, grad=not a.no_grad)
+        result = run(a.model, batch, dtype, grad=not a.no_grad, bf16_matmul=a.bf16_matmul)
     except ValueError as e:
         print(f"torch_decoder: {e}", file=sys.stderr)
         return 2
     safetensors_io.write_file(a.out, result, "F64" if dtype == torch.float64 else "F32",
                               {"format": "pt", "script": "tests/reference/torch_decoder.py",
-                               "torch": torch.__version__, "dtype": a.dtype})
+                               "torch": torch.__version__, "dtype": a.dtype,
+                               "bf16_matmul": str(a.bf16_matmul).lower()})
     return 0
 
 

@@ -17,6 +17,13 @@ void check_f32(const Tensor& t, const char* name) {
             " must be a defined F32 CPU tensor");
 }
 const float* opt(const Tensor& t) { return t.defined() ? t.f32() : nullptr; }
+// A 2-D F32 or BF16 tensor as a GEMM operand (row-major, leading dimension = its width).
+GemmOperand operand(const Tensor& t, const char* name) {
+  TD_ASSERT(t.defined() && t.device().kind == DeviceKind::kCpu && (t.dtype() == DType::kF32 || t.dtype() == DType::kBF16),
+            name, " must be a defined F32 or BF16 CPU tensor");
+  if (t.dtype() == DType::kF32) return {t.f32(), nullptr, t.dim(-1)};
+  return {nullptr, t.data<uint16_t>(), t.dim(-1)};
+}
 float* opt_mut(Tensor& t) { return t.defined() ? t.f32() : nullptr; }
 
 template <class F>
@@ -95,16 +102,17 @@ class CpuOps final : public Ops {
     return s;
   }
 
+  bool bf16_gemm_available(std::string* why_not) const override { return cpu::bf16_gemm_available(why_not); }
+
   void gemm(bool ta, bool tb, float alpha, const Tensor& a, const Tensor& b, float beta, Tensor& c) const override {
-    check_f32(a, "gemm.a");
-    check_f32(b, "gemm.b");
+    const GemmOperand ga = operand(a, "gemm.a"), gb = operand(b, "gemm.b");
     check_f32(c, "gemm.c");
     TD_ASSERT(a.ndim() == 2 && b.ndim() == 2 && c.ndim() == 2, "gemm wants 2-D");
     const int64_t M = ta ? a.dim(1) : a.dim(0), K = ta ? a.dim(0) : a.dim(1);
     const int64_t Kb = tb ? b.dim(1) : b.dim(0), N = tb ? b.dim(0) : b.dim(1);
     TD_ASSERT(K == Kb && c.dim(0) == M && c.dim(1) == N, "gemm shapes a", shape_str(a.shape()), (ta ? "^T" : ""),
               " b", shape_str(b.shape()), (tb ? "^T" : ""), " c", shape_str(c.shape()));
-    sgemm(ta, tb, M, N, K, alpha, a.f32(), a.dim(1), b.f32(), b.dim(1), beta, c.f32(), c.dim(1));
+    gemm_any(ta, tb, M, N, K, alpha, ga, gb, beta, c.f32(), c.dim(1));
   }
 
   void bias_forward(Tensor& y, const Tensor& bias) const override {
@@ -248,7 +256,7 @@ class CpuOps final : public Ops {
                        Tensor& entropy) const override {
     const int64_t C = w.dim(1), V = w.dim(0), N = h.numel() / C;
     TD_ASSERT(h.dim(-1) == C && targets.numel() == N && logp.numel() == N && lse.numel() == N, "logprob shapes");
-    cpu::logprob_forward(h.f32(), w.f32(), targets.i32(), N, C, V, logp.f32(), lse.f32(), opt_mut(entropy));
+    cpu::logprob_forward(h.f32(), operand(w, "logprob.w"), targets.i32(), N, C, V, logp.f32(), lse.f32(), opt_mut(entropy));
   }
 
   void logprob_backward(const Tensor& h, const Tensor& w, const Tensor& targets, const Tensor& lse,
@@ -257,7 +265,7 @@ class CpuOps final : public Ops {
     const int64_t C = w.dim(1), V = w.dim(0), N = h.numel() / C;
     TD_ASSERT(dh.numel() == N * C && (!dw.defined() || dw.numel() == V * C), "logprob backward shapes");
     TD_ASSERT(!dentropy.defined() || entropy.defined(), "entropy gradient needs the forward entropy");
-    cpu::logprob_backward(h.f32(), w.f32(), targets.i32(), lse.f32(), opt(entropy), opt(dlogp), opt(dentropy), N, C,
+    cpu::logprob_backward(h.f32(), operand(w, "logprob.w"), targets.i32(), lse.f32(), opt(entropy), opt(dlogp), opt(dentropy), N, C,
                           V, dh.f32(), opt_mut(dw));
   }
 
@@ -267,7 +275,7 @@ class CpuOps final : public Ops {
     TD_ASSERT(targets.numel() == N && logp.numel() == N && dh.numel() == N * C && (!dw.defined() || dw.numel() == V * C),
               "logprob_fused shapes");
     TD_ASSERT(!dentropy.defined() || entropy.defined(), "entropy gradient needs the entropy output");
-    cpu::logprob_fused(h.f32(), w.f32(), targets.i32(), opt(dlogp), opt(dentropy), N, C, V, logp.f32(),
+    cpu::logprob_fused(h.f32(), operand(w, "logprob.w"), targets.i32(), opt(dlogp), opt(dentropy), N, C, V, logp.f32(),
                        opt_mut(entropy), dh.f32(), opt_mut(dw));
   }
 

@@ -1,8 +1,10 @@
-// CPU kernels on raw pointers: fp32 in/out/accumulate, OpenMP across rows, SIMD within rows
+// CPU kernels on raw pointers: fp32 in/out/accumulate (GEMM operands may be bf16, products then
+// bf16 x bf16 accumulated in fp32), OpenMP across rows, SIMD within rows
 // (compiled with -march=native). cpu_ops.cpp validates shapes and calls these; nothing here throws.
 // Shapes as in tensor/ops.h: N tokens, C hidden, H/K query/kv heads, D head dim, I MLP width, V vocab.
 #pragma once
 #include <cstdint>
+#include <string>
 
 #include "tensor/ops.h"
 
@@ -17,6 +19,26 @@ constexpr int64_t kMinParallelElems = int64_t(1) << 16;
 // on the calling thread only.
 void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
            const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+// A GEMM operand in f32 or bf16 (exactly one pointer set), row-major with leading dimension ld.
+struct GemmOperand {
+  const float* f32 = nullptr;
+  const uint16_t* bf16 = nullptr;
+  int64_t ld = 0;
+  GemmOperand rows_from(int64_t r) const { return {f32 ? f32 + r * ld : nullptr, bf16 ? bf16 + r * ld : nullptr, ld}; }
+};
+// C[M,N] = alpha * op(A) op(B) + beta * C (f32 C): sgemm when both operands are f32, else bf16 x bf16
+// products with f32 accumulation (gemm_bf16), an f32 operand rounded to bf16 first, per call.
+void gemm_any(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, GemmOperand A, GemmOperand B, float beta,
+              float* C, int64_t ldc);
+// The bf16 GEMM itself (gemm_bf16.cpp, oneDNN matmul). Only where bf16_gemm_available().
+void gemm_bf16(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const uint16_t* A, int64_t lda,
+               const uint16_t* B, int64_t ldb, float beta, float* C, int64_t ldc);
+// Whether this CPU (as oneDNN sees it) runs bf16 GEMMs natively (AVX512_BF16); when not, why_not says so.
+bool bf16_gemm_available(std::string* why_not);
+// f32 -> bf16, round to nearest even (f32_to_bf16); the first splits n over threads.
+void round_to_bf16(const float* src, uint16_t* dst, int64_t n);
+void round_to_bf16_serial(const float* src, uint16_t* dst, int64_t n);
+
 // sgemm's path for A B^T with M <= kSmallGemmM (gemm_small.cpp): B read once in place, threads
 // over N. False when the CPU lacks AVX2/FMA (the caller then uses oneDNN). 16: measured on a decode
 // step's GEMMs (bench/kernels/gemm_small_bench.cpp) it beats oneDNN at M = 1 and 16, loses at 32, 64.
@@ -63,12 +85,14 @@ void attention_decode(const float* q, const float* k_cache, const float* v_cache
 void swiglu_forward(const float* gate_up, float* out, int64_t N, int64_t I);
 void swiglu_backward(const float* gate_up, const float* dout, float* dgate_up, int64_t N, int64_t I);
 
-void logprob_forward(const float* h, const float* w, const int32_t* targets, int64_t N, int64_t C, int64_t V,
+// The LM head's weight w [V, C] may be bf16: then its three GEMMs run in bf16 (h and the logits'
+// gradient rounded per chunk) while the log-softmax, entropy and every sum stay f32.
+void logprob_forward(const float* h, GemmOperand w, const int32_t* targets, int64_t N, int64_t C, int64_t V,
                      float* logp, float* lse, float* entropy);
-void logprob_backward(const float* h, const float* w, const int32_t* targets, const float* lse,
+void logprob_backward(const float* h, GemmOperand w, const int32_t* targets, const float* lse,
                       const float* entropy, const float* dlogp, const float* dentropy, int64_t N, int64_t C,
                       int64_t V, float* dh, float* dw);
-void logprob_fused(const float* h, const float* w, const int32_t* targets, const float* dlogp, const float* dentropy,
+void logprob_fused(const float* h, GemmOperand w, const int32_t* targets, const float* dlogp, const float* dentropy,
                    int64_t N, int64_t C, int64_t V, float* logp, float* entropy, float* dh, float* dw);
 
 }  // namespace tandem::cpu

@@ -8,6 +8,8 @@
 // Backward recomputes each logits chunk and forms
 //   dl_v = g_logp (1[v = target] - p_v) - g_ent p_v (l_v - E_p[l]),   E_p[l] = lse - entropy
 // then dh += dl W_chunk and dW_chunk += dl^T h. Rows without a target are skipped entirely.
+// With a bf16 W the three GEMMs take bf16 operands (h rounded once per chunk of rows, dl rounded
+// as it is formed) and still return f32 logits and gradients: only the products lose precision.
 #include <omp.h>
 
 #include <algorithm>
@@ -35,6 +37,20 @@ void gather_rows(const float* h, const std::vector<int64_t>& rows, int64_t r0, i
 #pragma omp parallel for schedule(static) if (tc * C >= kMinParallelElems)
   for (int64_t r = 0; r < tc; ++r) std::copy(h + rows[r0 + r] * C, h + (rows[r0 + r] + 1) * C, out + r * C);
 }
+
+// A chunk of f32 rows as a GEMM operand, rounded into `lowp` first when the head runs in bf16.
+struct ChunkOperand {
+  bool bf16;
+  std::vector<uint16_t> lowp;
+  ChunkOperand(bool bf16, size_t n) : bf16(bf16), lowp(bf16 ? n : 0) {}
+  GemmOperand of(const float* x, int64_t n, int64_t ld) {
+    if (!bf16) return {x, nullptr, ld};
+    round_to_bf16(x, lowp.data(), n);
+    return {nullptr, lowp.data(), ld};
+  }
+  // For rows already rounded into lowp (row by row, where they were formed).
+  GemmOperand rounded(int64_t ld) const { return {nullptr, lowp.data(), ld}; }
+};
 // sum_j e^{l_j - mx} and sum_j e^{l_j - mx} (l_j - mx) over one row of logits.
 inline void exp_sums(const float* l, int64_t n, float mx, float* sum_out, float* dot_out) {
   f8 sum8 = f8_splat(0.f), dot8 = f8_splat(0.f);
@@ -69,7 +85,7 @@ inline void logits_to_grad(float* l, int64_t n, float lse, float el, float gl, f
 }
 }  // namespace
 
-void logprob_forward(const float* h, const float* w, const int32_t* targets, int64_t N, int64_t C, int64_t V,
+void logprob_forward(const float* h, GemmOperand w, const int32_t* targets, int64_t N, int64_t C, int64_t V,
                      float* logp, float* lse, float* entropy) {
   const auto rows = rows_with_target(targets, N);
   for (int64_t n = 0; n < N; ++n) {
@@ -80,15 +96,17 @@ void logprob_forward(const float* h, const float* w, const int32_t* targets, int
   const int64_t R = int64_t(rows.size());
   std::vector<float> hc(size_t(std::min(R, kTokenChunk)) * C), logits(size_t(std::min(R, kTokenChunk)) * kVocabChunk);
   std::vector<float> m(kTokenChunk), s(kTokenChunk), t(kTokenChunk), lt(kTokenChunk);
+  ChunkOperand hop(w.bf16 != nullptr, hc.size());
   for (int64_t r0 = 0; r0 < R; r0 += kTokenChunk) {
     const int64_t tc = std::min(kTokenChunk, R - r0);
     gather_rows(h, rows, r0, tc, C, hc.data());
+    const GemmOperand H = hop.of(hc.data(), tc * C, C);
     std::fill(m.begin(), m.end(), -std::numeric_limits<float>::infinity());
     std::fill(s.begin(), s.end(), 0.f);
     std::fill(t.begin(), t.end(), 0.f);
     for (int64_t v0 = 0; v0 < V; v0 += kVocabChunk) {
       const int64_t vc = std::min(kVocabChunk, V - v0);
-      sgemm(false, true, tc, vc, C, 1.f, hc.data(), C, w + v0 * C, C, 0.f, logits.data(), vc);
+      gemm_any(false, true, tc, vc, C, 1.f, H, w.rows_from(v0), 0.f, logits.data(), vc);
 #pragma omp parallel for schedule(static)
       for (int64_t r = 0; r < tc; ++r) {
         const float* l = logits.data() + r * vc;
@@ -119,7 +137,7 @@ void logprob_forward(const float* h, const float* w, const int32_t* targets, int
   }
 }
 
-void logprob_backward(const float* h, const float* w, const int32_t* targets, const float* lse,
+void logprob_backward(const float* h, GemmOperand w, const int32_t* targets, const float* lse,
                       const float* entropy, const float* dlogp, const float* dentropy, int64_t N, int64_t C,
                       int64_t V, float* dh, float* dw) {
   const auto rows = rows_with_target(targets, N);
@@ -127,13 +145,15 @@ void logprob_backward(const float* h, const float* w, const int32_t* targets, co
   const int64_t R = int64_t(rows.size());
   const int64_t cap = std::min(R, kTokenChunk);
   std::vector<float> hc(size_t(cap) * C), dhc(size_t(cap) * C), logits(size_t(cap) * kVocabChunk);
+  ChunkOperand hop(w.bf16 != nullptr, hc.size()), lop(w.bf16 != nullptr, logits.size());
   for (int64_t r0 = 0; r0 < R; r0 += kTokenChunk) {
     const int64_t tc = std::min(kTokenChunk, R - r0);
     gather_rows(h, rows, r0, tc, C, hc.data());
+    const GemmOperand H = hop.of(hc.data(), tc * C, C);
     std::fill(dhc.begin(), dhc.end(), 0.f);
     for (int64_t v0 = 0; v0 < V; v0 += kVocabChunk) {
       const int64_t vc = std::min(kVocabChunk, V - v0);
-      sgemm(false, true, tc, vc, C, 1.f, hc.data(), C, w + v0 * C, C, 0.f, logits.data(), vc);
+      gemm_any(false, true, tc, vc, C, 1.f, H, w.rows_from(v0), 0.f, logits.data(), vc);
 #pragma omp parallel for schedule(static)
       for (int64_t r = 0; r < tc; ++r) {
         const int64_t n = rows[r0 + r];
@@ -145,9 +165,11 @@ void logprob_backward(const float* h, const float* w, const int32_t* targets, co
         logits_to_grad(l, vc, z, el, gl, ge);
         const int64_t tgt = targets[n];
         if (tgt >= v0 && tgt < v0 + vc) l[tgt - v0] += gl;
+        if (lop.bf16) round_to_bf16_serial(l, lop.lowp.data() + r * vc, vc);
       }
-      sgemm(false, false, tc, C, vc, 1.f, logits.data(), vc, w + v0 * C, C, 1.f, dhc.data(), C);
-      if (dw) sgemm(true, false, vc, C, tc, 1.f, logits.data(), vc, hc.data(), C, 1.f, dw + v0 * C, C);
+      const GemmOperand L = lop.bf16 ? lop.rounded(vc) : GemmOperand{logits.data(), nullptr, vc};
+      gemm_any(false, false, tc, C, vc, 1.f, L, w.rows_from(v0), 1.f, dhc.data(), C);
+      if (dw) gemm_any(true, false, vc, C, tc, 1.f, L, H, 1.f, dw + v0 * C, C);
     }
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < tc; ++r) std::copy(dhc.data() + r * C, dhc.data() + (r + 1) * C, dh + rows[r0 + r] * C);
@@ -156,7 +178,7 @@ void logprob_backward(const float* h, const float* w, const int32_t* targets, co
 
 // One pass: per chunk of rows, the logits of the whole vocabulary ([tc, V], tc chosen so the
 // buffer stays near 32 MB), then log-sum-exp, logp, entropy and dl in place, then dh and dW.
-void logprob_fused(const float* h, const float* w, const int32_t* targets, const float* dlogp, const float* dentropy,
+void logprob_fused(const float* h, GemmOperand w, const int32_t* targets, const float* dlogp, const float* dentropy,
                    int64_t N, int64_t C, int64_t V, float* logp, float* entropy, float* dh, float* dw) {
   const auto rows = rows_with_target(targets, N);
   std::fill(dh, dh + N * C, 0.f);
@@ -172,10 +194,12 @@ void logprob_fused(const float* h, const float* w, const int32_t* targets, const
   const int64_t tc_max = std::max<int64_t>(1, (int64_t(rows.size()) + n_chunks - 1) / n_chunks);
   const int64_t cap = std::min(R, tc_max);
   std::vector<float> hc(size_t(cap) * C), dhc(size_t(cap) * C), logits(size_t(cap) * V);
+  ChunkOperand hop(w.bf16 != nullptr, hc.size()), lop(w.bf16 != nullptr, logits.size());
   for (int64_t r0 = 0; r0 < R; r0 += tc_max) {
     const int64_t tc = std::min(tc_max, R - r0);
     gather_rows(h, rows, r0, tc, C, hc.data());
-    sgemm(false, true, tc, V, C, 1.f, hc.data(), C, w, C, 0.f, logits.data(), V);
+    const GemmOperand H = hop.of(hc.data(), tc * C, C);
+    gemm_any(false, true, tc, V, C, 1.f, H, w, 0.f, logits.data(), V);
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < tc; ++r) {
       const int64_t n = rows[r0 + r];
@@ -192,9 +216,11 @@ void logprob_fused(const float* h, const float* w, const int32_t* targets, const
       const float gl = dlogp ? dlogp[n] : 0.f, ge = dentropy ? dentropy[n] : 0.f;
       logits_to_grad(l, V, z, el, gl, ge);
       l[tgt] += gl;
+      if (lop.bf16) round_to_bf16_serial(l, lop.lowp.data() + r * V, V);
     }
-    sgemm(false, false, tc, C, V, 1.f, logits.data(), V, w, C, 0.f, dhc.data(), C);
-    if (dw) sgemm(true, false, V, C, tc, 1.f, logits.data(), V, hc.data(), C, 1.f, dw, C);
+    const GemmOperand L = lop.bf16 ? lop.rounded(V) : GemmOperand{logits.data(), nullptr, V};
+    gemm_any(false, false, tc, C, V, 1.f, L, w, 0.f, dhc.data(), C);
+    if (dw) gemm_any(true, false, V, C, tc, 1.f, L, H, 1.f, dw, C);
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < tc; ++r) std::copy(dhc.data() + r * C, dhc.data() + (r + 1) * C, dh + rows[r0 + r] * C);
   }

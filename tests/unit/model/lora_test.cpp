@@ -2,7 +2,9 @@
 // B = 0 and adapters switched off give the base bit for bit; merging then running equals running
 // with adapters; the PEFT folder has the format's keys, shapes and fields (checked by an
 // independent json/struct reader) and loads back; bad adapter folders give errors naming file and
-// key; the frozen base gets no gradient buffer; dropout masks are a function of (seed, step).
+// key; the frozen base gets no gradient buffer; dropout masks are a function of (seed, step); the
+// reference forward (adapters skipped) equals a separately loaded base bit for bit on padded and
+// packed batches, and run between a kept forward and its backward it leaves the gradients as they were.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -315,6 +317,64 @@ TEST(Lora, ConfigValidation) {
   const auto c = LoraConfig::from_json(Json{{"r", 16}, {"alpha", 32}, {"use_rslora", true}}, "sft.lora", "cfg.yaml");
   EXPECT_FLOAT_EQ(c.scale(), 8.f);
   EXPECT_EQ(c.target_modules, (std::vector<std::string>{"q_proj", "v_proj"}));
+}
+
+// The reference policy under LoRA is the policy's own base: a forward with the adapters skipped must
+// give exactly what a second, separately loaded copy of the base gives (same kernels, same weights).
+TEST(Lora, ReferenceForwardEqualsSeparatelyLoadedBaseBitwise) {
+  testing::TempDir dir("lora-ref");
+  make_decoder(small_config("Qwen3ForCausalLM"))->save(dir.file("base"));
+  auto policy = Decoder::load(dir.file("base"));
+  policy->attach_adapters(random_adapters(policy->config(), all_targets(4, 0.3), 21));
+  auto second_copy = Decoder::load(dir.file("base"));
+  const TokenBatch padded = TokenBatch::padded({{1, 5, 9, 2, 7, 7, 3}, {4, 8}, {11, 12, 13, 14}});
+  const std::pair<const char*, TokenBatch> cases[] = {{"padded", padded}, {"packed", batch()}};
+  for (const auto& [name, b] : cases) {
+    const auto want = second_copy->forward(b, {.entropy = true});
+    const auto got = policy->forward(b, {.entropy = true, .adapters = false});
+    EXPECT_TRUE(same_bits(got.logp, want.logp)) << name;
+    EXPECT_TRUE(same_bits(got.entropy, want.entropy)) << name;
+    const auto on = policy->forward(b, {.entropy = true});
+    EXPECT_FALSE(same_bits(on.logp, want.logp)) << name << ": the adapters had no effect, the check proves nothing";
+  }
+  EXPECT_EQ(policy->adapters()->dropout_step, 0u) << "a reference forward draws no dropout masks";
+}
+
+// The preference step runs the reference before the policy's kept forward, the online step before
+// any update; the decoder nevertheless keeps an inference forward (the reference's or any other) off
+// the activations kept for backward, so the order cannot silently corrupt gradients.
+TEST(Lora, ReferenceForwardBetweenForwardAndBackwardLeavesGradients) {
+  for (bool recompute : {false, true}) {
+    auto d = make_decoder(small_config("Qwen3ForCausalLM"));
+    d->attach_adapters(random_adapters(d->config(), all_targets(3, 0.25), 22));
+    const TokenBatch b = batch();
+    Tensor dl = Tensor::empty({b.N()});
+    const auto mask = b.logp_mask();
+    for (int64_t n = 0; n < b.N(); ++n) dl.f32()[n] = mask[n] * (1.f + 0.1f * float(n % 7));
+    auto grads_of = [&](bool interleave) {
+      d->zero_grad();
+      d->adapters()->dropout_step = 0;
+      const auto kept = d->forward(b, {.for_backward = true, .recompute = recompute});
+      if (interleave) {  // longer positions than the kept batch: the RoPE table grows in between
+        std::vector<int32_t> longer(40);
+        for (size_t i = 0; i < longer.size(); ++i) longer[i] = int32_t((7 * i + 3) % 61);
+        d->forward(TokenBatch::padded({longer, {1, 2, 3}}), {.entropy = true, .adapters = false});
+        d->forward(TokenBatch::padded({longer}), {});  // and a policy inference forward
+      }
+      d->backward(dl, Tensor(), Tensor());
+      return std::make_pair(kept.logp.clone(), d->trainable_grads().clone());
+    };
+    const auto plain = grads_of(false), interleaved = grads_of(true);
+    EXPECT_TRUE(same_bits(interleaved.first, plain.first)) << "recompute=" << recompute;
+    EXPECT_TRUE(same_bits(interleaved.second, plain.second)) << "recompute=" << recompute;
+    double g2 = 0;
+    for (float g : vec(plain.second)) g2 += double(g) * g;
+    EXPECT_GT(g2, 0.0);
+    // A kept forward with the adapters skipped has nothing to train.
+    d->forward(b, {.for_backward = true, .adapters = false});
+    expect_error([&] { d->backward(dl, Tensor(), Tensor()); }, {"switched off"});
+    expect_error([&] { d->forward_backward(b, dl, Tensor(), {.adapters = false}); }, {"switched off"});
+  }
 }
 
 }  // namespace
