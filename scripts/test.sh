@@ -38,8 +38,13 @@ if [ $asan -eq 1 ]; then
   export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1:detect_stack_use_after_return=0:strict_string_checks=1:check_initialization_order=1"
   export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
   export LSAN_OPTIONS="suppressions=$PWD/tests/sanitizer/lsan.supp:print_suppressions=0"
-  # Tests labelled asan_skip are too slow instrumented (each label says why in tests/CMakeLists.txt).
-  (cd build-asan && ctest --output-on-failure -j"$(nproc)" --timeout 1800 -LE asan_skip)
+  # The tests that start ranks with mpirun run apart: Open MPI unloads its plugins in MPI_Finalize,
+  # so their one-time allocations show as leaks in "<unknown module>" with the default fast
+  # unwinder's one-frame stacks; the full unwinder (slower, only here) reaches libopen-pal and the
+  # suppressions above match. Everything else is checked the same in both passes.
+  mpi_tests='^(Dist|DistRl|Communicator|CommunicatorWorker)\.'
+  (cd build-asan && ctest --output-on-failure -j"$(nproc)" --timeout 1800 -E "$mpi_tests")
+  (cd build-asan && ASAN_OPTIONS="$ASAN_OPTIONS:fast_unwind_on_malloc=0" ctest --output-on-failure -j"$(nproc)" --timeout 1800 -R "$mpi_tests")
   stamp "sanitizer suite passed"
 fi
 
