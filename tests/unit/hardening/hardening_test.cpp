@@ -169,3 +169,21 @@ TEST(Limits, TemplateValueNestingAndNamespaceCycles) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Limits, IntegersOutOfRangeAreRefused) {
+  // Past INT64_MAX nlohmann keeps an unsigned, past UINT64_MAX a double: both are clear errors,
+  // not a wrapped or undefined conversion (fuzz config_json: intermediate_size 1.3e23).
+  for (const char* text : {R"({"n": 128555555555555555555555})", R"({"n": 9223372036854775808})", R"({"n": 1e300})",
+                           R"({"n": -9.3e18})", R"({"n": 2.5})"}) {
+    const Json j = Json::parse(text);
+    const std::string msg = expect_error([&] { (void)json_int(j, "n", "test", "x.json"); });
+    EXPECT_NE(msg.find("expected an integer"), std::string::npos) << text << " -> " << msg;
+  }
+  EXPECT_EQ(json_int(Json::parse(R"({"n": 9223372036854775807})"), "n", "test", "x.json"), INT64_MAX);
+  EXPECT_EQ(json_int(Json::parse(R"({"n": -9223372036854775808})"), "n", "test", "x.json"), INT64_MIN);
+  EXPECT_EQ(json_int(Json::parse(R"({"n": 4096.0})"), "n", "test", "x.json"), 4096);
+}
+
+}  // namespace
