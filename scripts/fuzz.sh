@@ -25,8 +25,13 @@ cmake --build build-fuzz -j"$(nproc)" --target fuzz_all
 [ ${#harnesses[@]} -eq 0 ] && harnesses=($(cd fuzz && ls *_fuzz.cpp | sed 's/_fuzz.cpp$//'))
 
 corpus=build-fuzz/corpus
-python3 fuzz/make_corpus.py . build-fuzz/seeds
+# The GGUF seeds are written by the Release binary's `tandem export` (scripts/setup.sh builds it).
+tandem_bin=${TANDEM_BIN:-build/src/tandem}
+[ -x "$tandem_bin" ] || { echo "fuzz.sh: $tandem_bin not built, the gguf harness starts without export-written seeds"; tandem_bin=""; }
+python3 fuzz/make_corpus.py . build-fuzz/seeds $tandem_bin
 export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:abort_on_error=1:symbolize=1
+# Debian's llvm-14 installs the symbolizer under a versioned name only.
+[ -z "${ASAN_SYMBOLIZER_PATH:-}" ] && [ -x /usr/bin/llvm-symbolizer-14 ] && export ASAN_SYMBOLIZER_PATH=/usr/bin/llvm-symbolizer-14
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 status=0
 for h in "${harnesses[@]}"; do

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything Tandem needs on a fresh Debian 12 machine (apt-get only; npm packages for
 # the test references), then configures and builds Release into build/.
-# Usage: scripts/setup.sh [--tests]   (--tests also installs the test references)
+# Usage: scripts/setup.sh [--tests]   (--tests also installs the test references and clang-14 for fuzzing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 want_tests=0
@@ -16,6 +16,9 @@ pkgs=(build-essential cmake ninja-build pkg-config
       libopenmpi-dev openmpi-bin)
 if [ $want_tests -eq 1 ]; then
   pkgs+=(python3-torch python3-jinja2 python3-numpy python3-protobuf)
+  # The fuzz harnesses (scripts/fuzz.sh): Debian's clang, its libFuzzer and sanitizer runtimes,
+  # and llvm-symbolizer (llvm-14) so that a finding's stack trace names files and lines.
+  pkgs+=(clang-14 libclang-rt-14-dev llvm-14)
   # Node.js may come from another packaging (nodesource bundles npm): ask for Debian's only if absent.
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
   command -v npm >/dev/null 2>&1 || pkgs+=(npm)

@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
-# Sets up a fresh Debian 12 machine, builds Release and runs the whole test suite with CTest.
-# --asan: then the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer
-# (build-asan/, -O1, no benchmarks), where any sanitizer report fails its test.
-# --fuzz: then every fuzz harness for a short fixed budget (scripts/fuzz.sh; needs clang-14).
-# Both are off by default until a full sanitizer run has been measured to fit CI's time (issue 12).
-# Usage: scripts/test.sh [--asan] [--fuzz]
+# The CI command. Sets up a fresh Debian 12 machine, builds Release and runs the whole test suite
+# with CTest; then the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer
+# (build-asan/, -O1, no benchmarks), where any sanitizer report fails its test; then every fuzz
+# harness for a short fixed budget (scripts/fuzz.sh, clang-14). docs/hardening.md has the timings
+# that keep all three inside CI's 90 minutes.
+# --no-asan / --no-fuzz leave out the sanitizer suite / the fuzz run (a developer's quick check);
+# --asan / --fuzz are accepted and change nothing (they were the opt-ins before both became the default).
+# Usage: scripts/test.sh [--no-asan] [--no-fuzz]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-asan=0 fuzz=0
+asan=1 fuzz=1
 for a in "$@"; do
   case "$a" in
-    --asan) asan=1 ;;
-    --fuzz) fuzz=1 ;;
-    *) echo "usage: scripts/test.sh [--asan] [--fuzz]" >&2; exit 2 ;;
+    --no-asan) asan=0 ;;
+    --no-fuzz) fuzz=0 ;;
+    --asan | --fuzz) ;;
+    *) echo "usage: scripts/test.sh [--no-asan] [--no-fuzz]" >&2; exit 2 ;;
   esac
 done
 stamp() { echo "test.sh: $1 ($(( $(date +%s) - t0 )) s since start)"; }
@@ -35,8 +38,13 @@ if [ $asan -eq 1 ]; then
   export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1:detect_stack_use_after_return=0:strict_string_checks=1:check_initialization_order=1"
   export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
   export LSAN_OPTIONS="suppressions=$PWD/tests/sanitizer/lsan.supp:print_suppressions=0"
-  # Tests labelled asan_skip are too slow instrumented (each label says why in tests/CMakeLists.txt).
-  (cd build-asan && ctest --output-on-failure -j"$(nproc)" --timeout 1800 -LE asan_skip)
+  # The tests that start ranks with mpirun run apart: Open MPI unloads its plugins in MPI_Finalize,
+  # so their one-time allocations show as leaks in "<unknown module>" with the default fast
+  # unwinder's one-frame stacks; the full unwinder (slower, only here) reaches libopen-pal and the
+  # suppressions above match. Everything else is checked the same in both passes.
+  mpi_tests='^(Dist|DistRl|Communicator|CommunicatorWorker)\.'
+  (cd build-asan && ctest --output-on-failure -j"$(nproc)" --timeout 1800 -E "$mpi_tests")
+  (cd build-asan && ASAN_OPTIONS="$ASAN_OPTIONS:fast_unwind_on_malloc=0" ctest --output-on-failure -j"$(nproc)" --timeout 1800 -R "$mpi_tests")
   stamp "sanitizer suite passed"
 fi
 
@@ -47,6 +55,8 @@ if [ $fuzz -eq 1 ]; then
     scripts/fuzz.sh --seconds "${TANDEM_FUZZ_SECONDS:-30}"
     stamp "fuzz smoke run passed"
   else
-    echo "test.sh: $cxx or libclang-rt-14-dev not installed, fuzz harnesses not run"
+    # setup.sh installs both, so this is a machine that is not the one test.sh set up: fail loudly.
+    echo "test.sh: $cxx or libclang-rt-14-dev is missing, the fuzz harnesses cannot run (or pass --no-fuzz)" >&2
+    exit 1
   fi
 fi

@@ -8,6 +8,7 @@
 #include "cli/command.h"
 #include "core/error.h"
 #include "core/file.h"
+#include "core/json.h"
 #include "tokenizer/chat_template.h"
 
 namespace tandem::cli {
@@ -20,8 +21,11 @@ struct Opts {
 };
 
 tokenizer::OrderedJson read_ordered_json(const std::string& path, const std::string& where) {
+  const std::string text = read_file(path);
+  if (const size_t at = json_too_deep_at(text); at != std::string_view::npos)
+    throw Error(where, cat("JSON nests deeper than ", kMaxJsonDepth, " levels at byte ", at, " (", path, ")"));
   try {
-    return tokenizer::OrderedJson::parse(read_file(path));
+    return tokenizer::OrderedJson::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     throw Error(where, cat("not valid JSON: ", e.what(), " (", path, ")"));
   }

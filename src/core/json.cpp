@@ -1,5 +1,7 @@
 #include "core/json.h"
 
+#include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <system_error>
 
@@ -11,7 +13,28 @@ namespace tandem {
 // past it would cost ~10x its size in parsed form.
 constexpr uintmax_t kMaxJsonFileBytes = uintmax_t(256) << 20;
 
+size_t json_too_deep_at(std::string_view text) {
+  size_t depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth) return i;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return std::string_view::npos;
+}
+
 Json parse_json(const std::string& text, const std::string& origin, const std::string& where) {
+  if (const size_t at = json_too_deep_at(text); at != std::string_view::npos)
+    throw Error(where, cat("JSON in ", origin, " nests deeper than ", kMaxJsonDepth, " levels at byte ", at));
   try {
     return Json::parse(text);
   } catch (const Json::parse_error& e) {
@@ -52,10 +75,15 @@ const Json& json_field(const Json& obj, const std::string& key, const std::strin
 
 namespace {
 int64_t as_int(const Json& v, const std::string& w, const std::string& origin) {
-  if (v.is_number_integer() || v.is_number_unsigned()) return v.get<int64_t>();
-  if (v.is_number_float()) {
+  // nlohmann keeps integers past INT64_MAX as unsigned and past UINT64_MAX as double: both must be
+  // refused before any conversion (a cast of an out-of-range double is undefined; fuzz config_json).
+  if (v.is_number_unsigned()) {
+    if (v.get<uint64_t>() <= uint64_t(INT64_MAX)) return int64_t(v.get<uint64_t>());
+  } else if (v.is_number_integer()) {
+    return v.get<int64_t>();
+  } else if (v.is_number_float()) {
     const double d = v.get<double>();
-    if (d == double(int64_t(d))) return int64_t(d);
+    if (d >= -0x1p63 && d < 0x1p63 && d == std::trunc(d)) return int64_t(d);
   }
   throw Error(w, cat("expected an integer, got ", json_type_name(v), " ", v.dump(), " (", origin, ")"));
 }

@@ -4,6 +4,7 @@
 #pragma once
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 #include "core/error.h"
 
@@ -11,7 +12,16 @@ namespace tandem {
 
 using Json = nlohmann::json;
 
-// Parses text; a syntax error becomes Error naming origin (usually a file path) and the byte offset.
+// Deepest nesting of arrays and objects accepted in a user's JSON. nlohmann's copy and dump, and
+// the converters built on them, recurse once per level: a JSONL line of 50000 '[' overflowed the
+// stack (fuzz harness dataset). Python's json module stops near 1000; real files nest < 20.
+constexpr size_t kMaxJsonDepth = 512;
+// The byte offset of the bracket that opens level kMaxJsonDepth + 1 (outside strings), or npos.
+// A scan without allocation, run before the parser; invalid JSON is left to the parser.
+size_t json_too_deep_at(std::string_view text);
+
+// Parses text; a syntax error or nesting past kMaxJsonDepth becomes Error naming origin (usually
+// a file path) and the byte offset.
 Json parse_json(const std::string& text, const std::string& origin, const std::string& where);
 // Parses the file at path.
 Json read_json_file(const std::string& path, const std::string& where);

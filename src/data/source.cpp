@@ -128,6 +128,9 @@ OrderedJson from_sharegpt(OrderedJson line, const SourceSpec& s, const Origin& o
   if (f.contains("tools") && !f["tools"].is_null()) {
     OrderedJson t = f["tools"];
     if (t.is_string() && !t.get<std::string>().empty()) {
+      if (json_too_deep_at(t.get_ref<const std::string&>()) != std::string_view::npos)
+        throw BadLine(o, col(s, "tools"), cat("a JSON list of tool schemas nested at most ", kMaxJsonDepth, " levels deep"),
+                      "deeper nesting");
       try {
         t = OrderedJson::parse(t.get<std::string>());
       } catch (const OrderedJson::parse_error&) {
@@ -206,6 +209,9 @@ std::vector<SourceSpec> SourceSpec::from_config(const DataConfig& cfg) {
 }
 
 OrderedJson parse_line(const std::string& text, const Origin& origin) {
+  if (const size_t at = json_too_deep_at(text); at != std::string_view::npos)
+    throw BadLine(origin, "JSON", cat("a JSON object nested at most ", kMaxJsonDepth, " levels deep"),
+                  "deeper nesting", int64_t(at) + 1);
   OrderedJson j;
   try {
     j = OrderedJson::parse(text);

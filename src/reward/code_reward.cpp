@@ -23,6 +23,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/json.h"
 #include "core/log.h"
 #include "reward/regex.h"
 #include "reward/sandbox.h"
@@ -118,7 +119,9 @@ std::pair<Json, size_t> read_tests(const RewardRequest& r, const std::string& co
   Json t = *v;
   if (t.is_string()) {
     const std::string s = t.get<std::string>();
-    Json parsed = Json::parse(s, nullptr, false);
+    // A string nested past kMaxJsonDepth stays a string (one snippet) rather than a parse that
+    // the recursive copies below could not survive.
+    Json parsed = json_too_deep_at(s) == std::string_view::npos ? Json::parse(s, nullptr, false) : Json(Json::value_t::discarded);
     t = (!parsed.is_discarded() && (parsed.is_array() || parsed.is_object())) ? parsed : Json::array({s});
   }
   auto bad = [&](const std::string& why) {

@@ -11,6 +11,7 @@
 // Not here: batching several requests per line (programs see one request at a time).
 #include <cmath>
 
+#include "core/json.h"
 #include "core/log.h"
 #include "reward/line_process.h"
 #include "reward/spec.h"
@@ -101,6 +102,8 @@ class ProgramReward : public RewardFunction {
   std::string parse_reply(const std::string& reply) {
     parsed_ = RewardScore{};
     const std::string shown = cat(" (reply: ", clip_text(reply, 300), ")");
+    if (json_too_deep_at(reply) != std::string_view::npos)
+      return cat("sent a reply nested deeper than ", kMaxJsonDepth, " levels", shown);
     Json j;
     try {
       j = Json::parse(reply);

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/file.h"
+#include "core/json.h"
 
 namespace tandem::tokenizer {
 
@@ -12,8 +13,11 @@ namespace {
 OrderedJson read_config(const std::string& dir, std::string* path) {
   *path = join_path(dir, "tokenizer_config.json");
   if (!file_exists(*path)) return OrderedJson();
+  const std::string text = read_file(*path);
+  if (const size_t at = json_too_deep_at(text); at != std::string_view::npos)
+    throw Error("tokenizer.config", cat("JSON nests deeper than ", kMaxJsonDepth, " levels at byte ", at, " (", *path, ")"));
   try {
-    return OrderedJson::parse(read_file(*path));
+    return OrderedJson::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     throw Error("tokenizer.config", cat("not valid JSON: ", e.what(), " (", *path, ")"));
   }

@@ -161,6 +161,8 @@ GgufVocabInfo add_tokenizer_to_gguf(model::GgufWriter& w, const std::string& dir
     int64_t type = kNormal;
     if (info.model == "llama" && is_byte_token(tok)) type = kByte;
     if (!unk.empty() && tok == unk) type = kUnknown;
+    if (!it.value().is_number_integer())
+      throw Error("export.gguf.tokenizer", cat("token '", tok, "': expected an integer id, got ", it.value().dump(), " (", path, ")"));
     place(it.value().get<int64_t>(), tok, type);
   }
   if (j.contains("added_tokens") && j["added_tokens"].is_array())

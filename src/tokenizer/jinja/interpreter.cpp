@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "core/error.h"
+#include "core/stack.h"
 #include "tokenizer/jinja/ast.h"
 #include "tokenizer/jinja/lexer.h"
 #include "tokenizer/jinja/parser.h"
@@ -307,6 +308,7 @@ class Interp {
       if (!ns || !ns->is_namespace())
         throw Failure(cat("cannot assign attribute '", n.attr, "' on '", n.name,
                           "': only namespace() objects take attribute assignment"));
+      check_namespace_attribute(v);
       ns->mutable_namespace().set(Value(n.attr), v);
       return;
     }
@@ -461,6 +463,12 @@ class Interp {
       ~Depth() { --d; }
     } depth{++eval_depth_};
     if (eval_depth_ > kMaxEvalDepth) fail(e.pos, cat("expression nested deeper than ", kMaxEvalDepth, " levels"));
+    // The level count alone does not bound the bytes: frames are several times larger under
+    // AddressSanitizer (3000 levels overflowed its 8 MiB main stack) and worker threads may have
+    // less. kStackReserve covers one more level, a filter's own recursion (tojson: 512 levels)
+    // and unwinding.
+    if (stack_left() < kStackReserve)
+      fail(e.pos, cat("expression nested deeper than this thread's stack allows (", eval_depth_, " levels)"));
     try {
       return eval_inner(e, f);
     } catch (const Failure& x) {
@@ -561,6 +569,7 @@ class Interp {
   int64_t iterations_ = 0;
   int eval_depth_ = 0;
   static constexpr int kMaxEvalDepth = 3000;
+  static constexpr size_t kStackReserve = size_t(1) << 20;
   std::vector<FramePtr> keep_;
 };
 

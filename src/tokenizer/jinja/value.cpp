@@ -5,6 +5,7 @@
 
 #include <utf8proc.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -13,22 +14,55 @@
 
 namespace tandem::tokenizer::jinja {
 
+namespace {
+
+// Records what element e adds to its container: its depth and any namespace in it.
+void contain(int& depth, bool& holds_ns, const Value& e) {
+  depth = std::max(depth, e.depth() + 1);
+  holds_ns = holds_ns || e.is_namespace() || e.holds_namespace();
+}
+
+void check_depth(int depth) {
+  if (depth > Value::kMaxValueDepth)
+    throw Failure(cat("value nested deeper than ", Value::kMaxValueDepth, " levels (lists or dicts inside each other)"));
+}
+
+}  // namespace
+
 Value Value::list(List items, bool tuple) {
   Value v(Kind::kList);
+  int depth = 1;
+  for (const Value& e : items) contain(depth, v.holds_ns_, e);
+  check_depth(depth);
+  v.depth_ = uint16_t(depth);
   v.list_ = std::make_shared<const List>(std::move(items));
   v.tuple_ = tuple;
   return v;
 }
 Value Value::dict(std::shared_ptr<Dict> d) {
   Value v(Kind::kDict);
+  int depth = 1;
+  for (const auto& [k, e] : d->items) {
+    contain(depth, v.holds_ns_, k);
+    contain(depth, v.holds_ns_, e);
+  }
+  check_depth(depth);
+  v.depth_ = uint16_t(depth);
   v.dict_ = std::move(d);
   return v;
 }
 Value Value::dict() { return dict(std::make_shared<Dict>()); }
 Value Value::ns(std::shared_ptr<Dict> d) {
   Value v(Kind::kNamespace);
+  for (const auto& [k, e] : d->items) check_namespace_attribute(e);
   v.dict_ = std::move(d);
   return v;
+}
+
+void check_namespace_attribute(const Value& e) {
+  if (e.is_namespace() || e.holds_namespace())
+    throw Failure("a namespace cannot hold a namespace, not even inside a list or dict (that could make a cycle)");
+  check_depth(e.depth() + 1);
 }
 Value Value::callable(std::string name, NativeFn fn) {
   Value v(Kind::kCallable);

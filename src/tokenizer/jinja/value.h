@@ -5,6 +5,10 @@
 // Lists and dicts are shared by pointer (cheap copies); they are never mutated after
 // construction because transformers renders in an *immutable* sandbox. The one mutable
 // object is namespace(), whose attributes `{% set ns.x = ... %}` assigns.
+// Nesting is bounded where containers are made: a list or dict at most kMaxValueDepth levels
+// deep (a template that wrapped a list 10^5 times overflowed the stack when the value was
+// released), and a namespace never holds a namespace, even inside a list or dict (the one way to
+// build a cycle, which shared pointers would leak). jinja2 allows both; no real template needs them.
 // Not here: operators (interpreter), filters, tests and methods (their own files).
 #pragma once
 #include <cstdint>
@@ -59,6 +63,7 @@ class Value {
   static Value dict();
   static Value ns(std::shared_ptr<Dict> d);
   static Value callable(std::string name, NativeFn fn);
+  static constexpr int kMaxValueDepth = 512;  // as tojson's limit
 
   Kind kind() const { return kind_; }
   bool is_undefined() const { return kind_ == Kind::kUndefined; }
@@ -85,6 +90,8 @@ class Value {
   Dict& mutable_namespace() const { return *dict_; }
   const NativeFn& fn() const { return *fn_; }
   const std::string& fn_name() const { return str_; }
+  int depth() const { return depth_; }  // 0 for scalars, 1 + the deepest element for containers
+  bool holds_namespace() const { return holds_ns_; }  // a namespace anywhere inside this list or dict
 
   bool truthy() const;
   const char* type_name() const;  // Python's type name, for error messages
@@ -94,6 +101,8 @@ class Value {
   Kind kind_ = Kind::kUndefined;
   bool b_ = false;
   bool tuple_ = false;
+  bool holds_ns_ = false;
+  uint16_t depth_ = 0;
   int64_t i_ = 0;
   double f_ = 0;
   std::string str_;  // string, undefined's name, callable's name
@@ -101,6 +110,9 @@ class Value {
   std::shared_ptr<Dict> dict_;
   std::shared_ptr<const NativeFn> fn_;
 };
+
+// Throws Failure unless e may become an attribute of a namespace (see the header comment).
+void check_namespace_attribute(const Value& e);
 
 // Insertion-ordered mapping, as Python's dict. Linear lookup: template dicts are small.
 struct Dict {

@@ -12,6 +12,7 @@
 
 #include "../../../fuzz/targets.h"
 #include "core/error.h"
+#include "core/json.h"
 #include "model/safetensors.h"
 #include "testing/testing.h"
 #include "tokenizer/jinja/template.h"
@@ -135,6 +136,54 @@ TEST(Limits, TokenSequenceLength) {
   EXPECT_NE(msg.find("more than the limit"), std::string::npos) << msg;
   line["input_ids"] = Json::array({1, 2, 3});
   EXPECT_EQ(data::parse_input_ids(line, "x.jsonl:1", -1, 1, "test.data").size(), 3u);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Limits, JsonNesting) {
+  const std::string deep = std::string(kMaxJsonDepth + 1, '[') + std::string(kMaxJsonDepth + 1, ']');
+  const std::string msg = expect_error([&] { (void)parse_json(deep, "x.json", "test.json"); });
+  EXPECT_NE(msg.find("nests deeper than 512 levels at byte 512"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("x.json"), std::string::npos) << msg;
+  // The limit itself is accepted, and brackets inside strings (escaped quotes too) do not count.
+  const std::string at_limit = std::string(kMaxJsonDepth, '[') + std::string(kMaxJsonDepth, ']');
+  EXPECT_EQ(parse_json(at_limit, "x.json", "test.json").size(), 1u);
+  const std::string in_string = "[\"\\\"" + std::string(5000, '[') + "\"]";
+  EXPECT_EQ(json_too_deep_at(in_string), std::string_view::npos);
+  EXPECT_EQ(parse_json(in_string, "x.json", "test.json").size(), 1u);
+}
+
+TEST(Limits, TemplateValueNestingAndNamespaceCycles) {
+  using tokenizer::jinja::Template;
+  const Template wrap("{% set ns = namespace(x=[]) %}{% for i in range(2000) %}{% set ns.x = [ns.x] %}{% endfor %}ok");
+  std::string msg = expect_error([&] { (void)wrap.render({}); });
+  EXPECT_NE(msg.find("nested deeper than 512 levels"), std::string::npos) << msg;
+  const Template cycle("{% set ns = namespace(a=1) %}{% set ns.a = [ns] %}ok");
+  msg = expect_error([&] { (void)cycle.render({}); });
+  EXPECT_NE(msg.find("cannot hold a namespace"), std::string::npos) << msg;
+  // Ordinary nesting and namespaces holding lists still render.
+  const Template fine("{% set ns = namespace(x=[]) %}{% for i in range(3) %}{% set ns.x = ns.x + [[i]] %}{% endfor %}{{ ns.x }}");
+  EXPECT_EQ(fine.render({}).text, "[[0], [1], [2]]");
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Limits, IntegersOutOfRangeAreRefused) {
+  // Past INT64_MAX nlohmann keeps an unsigned, past UINT64_MAX a double: both are clear errors,
+  // not a wrapped or undefined conversion (fuzz config_json: intermediate_size 1.3e23).
+  for (const char* text : {R"({"n": 128555555555555555555555})", R"({"n": 9223372036854775808})", R"({"n": 1e300})",
+                           R"({"n": -9.3e18})", R"({"n": 2.5})"}) {
+    const Json j = Json::parse(text);
+    const std::string msg = expect_error([&] { (void)json_int(j, "n", "test", "x.json"); });
+    EXPECT_NE(msg.find("expected an integer"), std::string::npos) << text << " -> " << msg;
+  }
+  EXPECT_EQ(json_int(Json::parse(R"({"n": 9223372036854775807})"), "n", "test", "x.json"), INT64_MAX);
+  EXPECT_EQ(json_int(Json::parse(R"({"n": -9223372036854775808})"), "n", "test", "x.json"), INT64_MIN);
+  EXPECT_EQ(json_int(Json::parse(R"({"n": 4096.0})"), "n", "test", "x.json"), 4096);
 }
 
 }  // namespace
