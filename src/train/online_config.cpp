@@ -28,10 +28,33 @@ template <class T> T loop_value(const Json& loop, const char* key, const char* s
 
 }  // namespace
 
+const std::vector<OnlineAlgorithmEntry>& online_algorithms() {
+  static const std::vector<OnlineAlgorithmEntry> all = {
+      {"grpo", "online RL, GRPO: group-normalised advantages, PPO clip, k3 KL to the reference"},
+      {"grpo_paper", "online RL, GRPO as the paper writes it: mean over tokens then sequences, k3 KL 0.04"},
+      {"dr_grpo", "online RL, Dr. GRPO: group-mean advantages, constant normaliser, no KL"},
+      {"dapo", "online RL, DAPO: clip-higher, token-mean, dynamic sampling, overlong shaping"},
+      {"gspo", "online RL, GSPO: sequence-level importance ratio and clipping"},
+      {"cispo", "online RL, CISPO: clipped importance weights as coefficients"},
+      {"rloo", "online RL, RLOO: leave-one-out baseline"},
+      {"reinforce_pp", "online RL, REINFORCE++: batch-whitened returns, KL in the reward"},
+      {"reinforce_pp_baseline", "online RL, REINFORCE++-baseline: group-mean baseline, batch whitening, k2 KL"},
+      {"remax", "online RL, ReMax: greedy-decode baseline"},
+      {"ppo", "online RL, PPO: GAE with a value head on the policy trunk"},
+      {"luffy", "online RL + demonstrations in each group with probability shaping (LUFFY)"},
+      {"chord", "online RL + an expert SFT sub-batch weighted by mu and phi (CHORD)"},
+      {"chord_mu", "online RL + an expert NLL sub-batch whose weight mu decays from peak to valley (CHORD-mu)"},
+      {"srft", "online RL + demonstrations in each group with entropy-aware SFT and RL weights (SRFT)"},
+      {"relift", "online RL + SFT on demonstrations of prompts every sample failed, when the buffer fills (ReLIFT)"},
+      {"uft", "online RL on completions of demonstration prefixes (hints) that anneal away, NLL on the hints (UFT)"},
+      {"hpt", "online RL, per prompt switched to SFT on its demonstration when no sample succeeds (HPT)"},
+  };
+  return all;
+}
+
 bool is_online_algorithm(const std::string& name) {
-  for (const char* a : {"grpo", "grpo_paper", "dr_grpo", "dapo", "gspo", "cispo", "rloo", "reinforce_pp",
-                        "reinforce_pp_baseline", "remax", "ppo", "luffy", "chord", "chord_mu", "srft", "relift", "uft", "hpt"})
-    if (name == a) return true;
+  for (const OnlineAlgorithmEntry& a : online_algorithms())
+    if (name == a.name) return true;
   return false;
 }
 

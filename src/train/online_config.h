@@ -140,7 +140,13 @@ struct ResolvedOnline {
 
 ResolvedOnline resolve(const OnlineConfig& c);
 
-// The presets the online loop runs (each is a `tandem <name>` command).
+// The presets the online loop runs, each a `tandem <name>` command, with a one-line summary for its
+// help; the one list both the CLI and validation read.
+struct OnlineAlgorithmEntry {
+  const char* name;
+  const char* summary;
+};
+const std::vector<OnlineAlgorithmEntry>& online_algorithms();
 bool is_online_algorithm(const std::string& name);
 
 }  // namespace tandem::train
