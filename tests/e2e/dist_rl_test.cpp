@@ -18,6 +18,7 @@
 #include "core/file.h"
 #include "core/json.h"
 #include "model/safetensors.h"
+#include "testing/model_weights.h"
 #include "testing/testing.h"
 
 namespace tandem {
@@ -48,24 +49,11 @@ struct RlDistRun {
   }
   std::vector<Json> metrics(const std::string& out) const { return testing::read_jsonl(dir.file(out) + "/metrics.jsonl"); }
   std::vector<float> weights(const std::string& out) const {
-    model::SafetensorsFile f(dir.file(out) + "/model.safetensors");
-    std::vector<float> all;
-    for (const auto& e : f.entries()) {
-      const Tensor t = f.view(e);
-      all.insert(all.end(), t.f32(), t.f32() + t.numel());
-    }
-    return all;
+    return testing::all_weights(dir.file(out) + "/model.safetensors");
   }
 };
 
-double max_rel_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    num = std::max(num, double(std::fabs(a[i] - b[i])));
-    den = std::max(den, double(std::fabs(a[i])));
-  }
-  return num / den;
-}
+using testing::max_rel_diff;
 
 bool is_clock(const std::string& k) { return k.rfind("time/", 0) == 0 || k == "elapsed" || k == "tokens_per_s"; }
 

@@ -13,6 +13,7 @@
 #include "core/json.h"
 #include "core/rng.h"
 #include "model/safetensors.h"
+#include "testing/model_weights.h"
 #include "testing/testing.h"
 
 namespace tandem {
@@ -50,24 +51,11 @@ struct DistRun {
     return l;
   }
   std::vector<float> weights(const std::string& out) const {
-    model::SafetensorsFile f(dir.file(out) + "/model.safetensors");
-    std::vector<float> all;
-    for (const auto& e : f.entries()) {
-      const Tensor t = f.view(e);
-      all.insert(all.end(), t.f32(), t.f32() + t.numel());
-    }
-    return all;
+    return testing::all_weights(dir.file(out) + "/model.safetensors");
   }
 };
 
-double max_rel_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    num = std::max(num, double(std::fabs(a[i] - b[i])));
-    den = std::max(den, double(std::fabs(a[i])));
-  }
-  return num / den;
-}
+using testing::max_rel_diff;
 
 TEST(Dist, TwoRanksEqualOneRankWithTheDoubledBatch) {
   DistRun r;
