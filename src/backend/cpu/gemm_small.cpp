@@ -2,16 +2,21 @@
 // + beta C, the shape of every layer GEMM of batched decode (M = sequences in flight) and of the
 // decode attention scores (M = query heads of a GQA group). oneDNN's sgemm re-packs B on every call,
 // which at small M costs as much as the multiply; here B is read once, in place: each thread takes
-// a contiguous range of B's rows (parallel over N, never over M), and a 3 x 4 block of dot products
-// keeps 4 rows of B in L1 while it walks the rows of A. AVX2 + FMA; without them sgemm keeps oneDNN.
-// Deliberately not here: M above kSmallGemmM (from M = 32 oneDNN's packed kernels win, measured) and
-// the other transpose cases (but for the tiny A B of decode attention, sgemm_small_nn).
+// a contiguous range of B's rows (parallel over N, never over M), and a block of dot products (4 x 4
+// with AVX-512, 3 x 4 with AVX2) keeps 4 rows of B in registers while it walks the rows of A, and
+// prefetches the next 4 rows meanwhile. Without AVX2 + FMA sgemm keeps oneDNN. Measured against
+// oneDNN on this CPU (bench/kernels/gemm_small_bench.cpp, weights streamed from memory as in
+// generation) it is faster up to M = 128 and level at 256, hence kSmallGemmM. Deliberately not
+// here: the other transpose cases (but for the tiny A B of decode attention, sgemm_small_nn).
 #include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "backend/cpu/kernels.h"
+
+
 
 namespace tandem::cpu {
 
@@ -32,60 +37,133 @@ inline __m128 hsum4(__m256 a, __m256 b, __m256 c, __m256 d) {
   return _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1));
 }
 
-// MR rows of A times NR rows of B over the full K; K % 8 lanes of the last vector through tail_mask.
+// One vector width's loads and multiply-adds. MR x NR is the block of dot products kept in
+// registers: (MR + NR) loads feed MR * NR multiply-adds, so the block is as large as the register
+// file allows (32 registers with AVX-512, 16 with AVX2).
+#if defined(__AVX512F__)
+struct Lanes {
+  using V = __m512;
+  using Tail = __mmask16;
+  static constexpr int kWidth = 16, kMR = 4, kNR = 4;
+  static V zero() { return _mm512_setzero_ps(); }
+  static V load(const float* p) { return _mm512_loadu_ps(p); }
+  static V load(const float* p, Tail t) { return _mm512_maskz_loadu_ps(t, p); }
+  static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  // The two 256-bit halves added. Zero-masked extracts: GCC 12 warns (falsely) that the unmasked
+  // ones' (and the cast's) undefined pass-through value is used uninitialized.
+  static __m256 half_sum(V v) {
+    return _mm256_add_ps(_mm512_maskz_extractf32x8_ps(__mmask8(0xFF), v, 0),
+                         _mm512_maskz_extractf32x8_ps(__mmask8(0xFF), v, 1));
+  }
+  static void pin(V& v) { asm("" : "+v"(v)); }
+  static Tail tail(int64_t K) { return Tail((1u << (K % kWidth)) - 1u); }
+};
+#else
+struct Lanes {
+  using V = __m256;
+  using Tail = __m256i;
+  static constexpr int kWidth = 8, kMR = 3, kNR = 4;
+  static V zero() { return _mm256_setzero_ps(); }
+  static V load(const float* p) { return _mm256_loadu_ps(p); }
+  static V load(const float* p, Tail t) { return _mm256_maskload_ps(p, t); }
+  static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static __m256 half_sum(V v) { return v; }
+  static void pin(V& v) { asm("" : "+x"(v)); }
+  static Tail tail(int64_t K) {
+    alignas(32) int32_t lanes[8];
+    for (int i = 0; i < 8; ++i) lanes[i] = i < K % 8 ? -1 : 0;
+    return _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes));
+  }
+};
+#endif
+using V = Lanes::V;
+constexpr int kW = Lanes::kWidth;
+
+// MR rows of A times NR rows of B over the full K; K % kW lanes of the last vector through tail.
+// While it runs it prefetches its share of the next group of B rows (rows first_pf, first_pf +
+// pf_step, ...): that group then arrives from memory while this one is multiplied
+// out of L1, so streaming the weights and computing overlap instead of taking turns.
+// Not inlined: inlined into its callers, GCC 12 runs out of general registers for their pointers
+// and spills B's rows from vector registers to the stack inside the loop (measured 10 % slower).
 template <int MR, int NR>
-inline void block(int64_t K, float alpha, const float* A, int64_t lda, const float* B, int64_t ldb, float beta,
-                  float* C, int64_t ldc, __m256i tail_mask) {
-  __m256 acc[MR][NR];
+__attribute__((noinline)) void block(int64_t K, float alpha, const float* A, int64_t lda, const float* B, int64_t ldb, float beta,
+                  float* C, int64_t ldc, Lanes::Tail tail, const float* next_b, int first_pf, int pf_step) {
+  V acc[MR][NR];
   for (int i = 0; i < MR; ++i)
-    for (int j = 0; j < NR; ++j) acc[i][j] = _mm256_setzero_ps();
+    for (int j = 0; j < NR; ++j) acc[i][j] = Lanes::zero();
   int64_t k = 0;
-  for (; k + 8 <= K; k += 8) {
-    __m256 b[NR];
-    for (int j = 0; j < NR; ++j) b[j] = _mm256_loadu_ps(B + j * ldb + k);
+  for (; k + kW <= K; k += kW) {
+    if (next_b)
+      for (int j = first_pf; j < NR; j += pf_step)
+        _mm_prefetch(reinterpret_cast<const char*>(next_b + j * ldb + k), _MM_HINT_T0);
+    V b[NR];
+    for (int j = 0; j < NR; ++j) {
+      b[j] = Lanes::load(B + j * ldb + k);
+      // Keeps the row in a register (and a's below): GCC otherwise folds the load into every
+      // multiply-add that uses it, NR loads instead of one, and the loop is bound by loads.
+      Lanes::pin(b[j]);
+    }
     for (int i = 0; i < MR; ++i) {
-      const __m256 a = _mm256_loadu_ps(A + i * lda + k);
-      for (int j = 0; j < NR; ++j) acc[i][j] = _mm256_fmadd_ps(a, b[j], acc[i][j]);
+      V a = Lanes::load(A + i * lda + k);
+      Lanes::pin(a);
+      for (int j = 0; j < NR; ++j) acc[i][j] = Lanes::fma(a, b[j], acc[i][j]);
     }
   }
   if (k < K) {
-    __m256 b[NR];
-    for (int j = 0; j < NR; ++j) b[j] = _mm256_maskload_ps(B + j * ldb + k, tail_mask);
+    V b[NR];
+    for (int j = 0; j < NR; ++j) b[j] = Lanes::load(B + j * ldb + k, tail);
     for (int i = 0; i < MR; ++i) {
-      const __m256 a = _mm256_maskload_ps(A + i * lda + k, tail_mask);
-      for (int j = 0; j < NR; ++j) acc[i][j] = _mm256_fmadd_ps(a, b[j], acc[i][j]);
+      const V a = Lanes::load(A + i * lda + k, tail);
+      for (int j = 0; j < NR; ++j) acc[i][j] = Lanes::fma(a, b[j], acc[i][j]);
     }
   }
   for (int i = 0; i < MR; ++i) {
     float* c = C + i * ldc;
     if constexpr (NR == 4) {
-      __m128 s = _mm_mul_ps(_mm_set1_ps(alpha), hsum4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]));
+      __m128 s = _mm_mul_ps(_mm_set1_ps(alpha), hsum4(Lanes::half_sum(acc[i][0]), Lanes::half_sum(acc[i][1]),
+                                                      Lanes::half_sum(acc[i][2]), Lanes::half_sum(acc[i][3])));
       if (beta != 0.f) s = _mm_fmadd_ps(_mm_set1_ps(beta), _mm_loadu_ps(c), s);
       _mm_storeu_ps(c, s);
     } else {
-      for (int j = 0; j < NR; ++j) c[j] = alpha * hsum(acc[i][j]) + (beta != 0.f ? beta * c[j] : 0.f);
+      for (int j = 0; j < NR; ++j)
+        c[j] = alpha * hsum(Lanes::half_sum(acc[i][j])) + (beta != 0.f ? beta * c[j] : 0.f);
     }
   }
 }
 
+// All of A's rows times NR rows of B; next_b (or null) is the next group of NR rows, whose
+// prefetch is shared out over this group's blocks.
 template <int NR>
 void rows_of_b(int64_t M, int64_t K, float alpha, const float* A, int64_t lda, const float* B, int64_t ldb, float beta,
-               float* C, int64_t ldc, __m256i tail) {
+               float* C, int64_t ldc, Lanes::Tail tail, const float* next_b) {
+  constexpr int MR = Lanes::kMR;
+  const int blocks = int((M + MR - 1) / MR);
   int64_t m = 0;
-  for (; m + 3 <= M; m += 3) block<3, NR>(K, alpha, A + m * lda, lda, B, ldb, beta, C + m * ldc, ldc, tail);
-  if (M - m == 2) block<2, NR>(K, alpha, A + m * lda, lda, B, ldb, beta, C + m * ldc, ldc, tail);
-  if (M - m == 1) block<1, NR>(K, alpha, A + m * lda, lda, B, ldb, beta, C + m * ldc, ldc, tail);
+  for (int bi = 0; m < M; ++bi) {
+    const int64_t rows = std::min<int64_t>(MR, M - m);
+    const float* a = A + m * lda;
+    float* c = C + m * ldc;
+    // One instantiation per remainder: the row count must be a compile-time constant for the
+    // accumulators to live in registers.
+    [&]<int... R>(std::integer_sequence<int, R...>) {
+      ((rows == R + 1 ? block<R + 1, NR>(K, alpha, a, lda, B, ldb, beta, c, ldc, tail, next_b, bi, blocks) : void()),
+       ...);
+    }(std::make_integer_sequence<int, MR>{});
+    m += rows;
+  }
 }
 
 // Columns [n0, n1) of C.
 void columns(int64_t n0, int64_t n1, int64_t M, int64_t K, float alpha, const float* A, int64_t lda, const float* B,
              int64_t ldb, float beta, float* C, int64_t ldc) {
-  alignas(32) int32_t lanes[8];
-  for (int i = 0; i < 8; ++i) lanes[i] = i < K % 8 ? -1 : 0;
-  const __m256i tail = _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes));
+  constexpr int NR = Lanes::kNR;
+  const Lanes::Tail tail = Lanes::tail(K);
   int64_t n = n0;
-  for (; n + 4 <= n1; n += 4) rows_of_b<4>(M, K, alpha, A, lda, B + n * ldb, ldb, beta, C + n, ldc, tail);
-  for (; n < n1; ++n) rows_of_b<1>(M, K, alpha, A, lda, B + n * ldb, ldb, beta, C + n, ldc, tail);
+  for (; n + NR <= n1; n += NR) {
+    const float* next = n + 2 * NR <= n1 ? B + (n + NR) * ldb : nullptr;
+    rows_of_b<NR>(M, K, alpha, A, lda, B + n * ldb, ldb, beta, C + n, ldc, tail, next);
+  }
+  for (; n < n1; ++n) rows_of_b<1>(M, K, alpha, A, lda, B + n * ldb, ldb, beta, C + n, ldc, tail, nullptr);
 }
 
 }  // namespace

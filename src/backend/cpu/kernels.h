@@ -40,9 +40,10 @@ void round_to_bf16(const float* src, uint16_t* dst, int64_t n);
 void round_to_bf16_serial(const float* src, uint16_t* dst, int64_t n);
 
 // sgemm's path for A B^T with M <= kSmallGemmM (gemm_small.cpp): B read once in place, threads
-// over N. False when the CPU lacks AVX2/FMA (the caller then uses oneDNN). 16: measured on a decode
-// step's GEMMs (bench/kernels/gemm_small_bench.cpp) it beats oneDNN at M = 1 and 16, loses at 32, 64.
-constexpr int64_t kSmallGemmM = 16;
+// over N. False when the CPU lacks AVX2/FMA (the caller then uses oneDNN). 128: on the SmolLM2
+// decode GEMMs, weights streamed (bench/kernels/gemm_small_bench.cpp), it beats oneDNN up to
+// M = 128 (1.2-2.6x) and is level with it at 256.
+constexpr int64_t kSmallGemmM = 128;
 bool sgemm_small_nt(int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B,
                     int64_t ldb, float beta, float* C, int64_t ldc);
 // C[M,N] = A[M,K] B[K,N] on the calling thread, for tiny M and N (decode attention's probabilities

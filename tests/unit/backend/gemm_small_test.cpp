@@ -1,5 +1,6 @@
 // The small-M GEMM path (backend/cpu/gemm_small.cpp) against a double-precision product: row counts
-// that hit every block remainder (M % 3, N % 4, K % 8), strided A, B and C, alpha and beta, inside
+// that hit every block remainder (M % 3 and M % 4, N % 4, K % 8 and K % 16, with and without the
+// prefetch of a next group of B rows), strided A, B and C, alpha and beta, inside
 // and outside an OpenMP region (threads split N), and through sgemm's dispatch; and the tiny
 // A B kernel of decode attention.
 #include <gtest/gtest.h>
@@ -59,9 +60,9 @@ void run_case(const Case& c, bool via_sgemm, bool in_region, uint64_t seed) {
 
 TEST(GemmSmall, MatchesDoubleOnAllRemainders) {
   uint64_t seed = 1;
-  for (int64_t M : {1, 2, 3, 4, 5, 16, 64})
-    for (int64_t N : {1, 3, 4, 7, 130})
-      for (int64_t K : {1, 8, 13, 64})
+  for (int64_t M : {1, 2, 3, 4, 5, 7, 16, 64, 128})
+    for (int64_t N : {1, 3, 4, 7, 8, 130})
+      for (int64_t K : {1, 8, 13, 16, 17, 64, 95})
         for (float beta : {0.f, 1.f, -0.5f}) run_case({M, N, K, 0.7f, beta}, false, false, seed++);
 }
 
