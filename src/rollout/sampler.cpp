@@ -5,6 +5,7 @@
 #include <limits>
 #include <numeric>
 
+#include "backend/cpu/fast_exp.h"
 #include "core/error.h"
 #include "core/rng.h"
 
@@ -122,10 +123,65 @@ std::vector<std::pair<int32_t, double>> behaviour_distribution(const float* logi
   return out;
 }
 
+namespace {
+
+// w[v] = e^{(l_v - max l) / T} for the whole row, 8 lanes at a time (the backend's exp, the one
+// training's log-softmax uses); returns sum_v w[v] accumulated in double.
+double tempered_weights(const float* l, int64_t V, double inv_t, float* w) {
+  float m = -std::numeric_limits<float>::infinity();
+  for (int64_t v = 0; v < V; ++v) m = std::max(m, l[v]);
+  const float it = float(inv_t);
+  double sum = 0;
+  int64_t v = 0;
+  for (; v + 8 <= V; v += 8) {
+    const cpu::f8 e = cpu::exp8((cpu::f8_load(l + v) - m) * it);
+    cpu::f8_store(w + v, e);
+    sum += double(cpu::f8_sum(e));
+  }
+  for (; v < V; ++v) sum += double(w[v] = cpu::fast_exp((l[v] - m) * it));
+  return sum;
+}
+
+// log softmax(l)[id] at temperature 1.
+float policy_logprob(const float* l, int64_t V, int32_t id, std::vector<float>& scratch) {
+  float m = -std::numeric_limits<float>::infinity();
+  for (int64_t v = 0; v < V; ++v) m = std::max(m, l[v]);
+  scratch.resize(size_t(V));
+  const double s = tempered_weights(l, V, 1.0, scratch.data());
+  return float(double(l[id]) - double(m) - std::log(s));
+}
+
+}  // namespace
+
 TokenChoice sample_next(const float* logits, int64_t V, const SamplingParams& p, const TokenHistory* history,
                         uint64_t stream, uint64_t step) {
-  const auto dist = behaviour_distribution(logits, V, p, history);
+  thread_local std::vector<float> w;
+  w.resize(size_t(V));
   TokenChoice c;
+  const bool plain = p.temperature > 0.f && p.top_k == 0 && p.top_p >= 1.f && p.min_p == 0.f &&
+                     !(history && p.has_penalties());
+  if (plain) {
+    // softmax(z / T) over the whole vocabulary, walked in id order: the distribution
+    // behaviour_distribution gives for these parameters, without building it (a vocabulary-sized
+    // list per token per row was most of the sampler's time).
+    const double kept = tempered_weights(logits, V, 1.0 / double(p.temperature), w.data());
+    const double u = draw_uniform(p.seed, stream, step);
+    double cum = 0;
+    c.id = int32_t(V - 1);  // rounding guard, as below
+    for (int64_t v = 0; v < V; ++v) {
+      cum += double(w[size_t(v)]) / kept;
+      if (u < cum) {
+        c.id = int32_t(v);
+        break;
+      }
+    }
+    // Walking from the end, the guard could land on a zero-weight id: take the last nonzero one.
+    while (c.id > 0 && w[size_t(c.id)] == 0.f) --c.id;
+    c.behaviour_logprob = float(std::log(double(w[size_t(c.id)]) / kept));
+    c.logprob = p.temperature == 1.f ? c.behaviour_logprob : policy_logprob(logits, V, c.id, w);
+    return c;
+  }
+  const auto dist = behaviour_distribution(logits, V, p, history);
   if (dist.size() == 1) {
     c.id = dist[0].first;
   } else {
@@ -142,10 +198,7 @@ TokenChoice sample_next(const float* logits, int64_t V, const SamplingParams& p,
   }
   for (const auto& [id, q] : dist)
     if (id == c.id) c.behaviour_logprob = float(std::log(q));
-  double m = -std::numeric_limits<double>::infinity(), s = 0;
-  for (int64_t v = 0; v < V; ++v) m = std::max(m, double(logits[v]));
-  for (int64_t v = 0; v < V; ++v) s += std::exp(double(logits[v]) - m);
-  c.logprob = float(double(logits[c.id]) - m - std::log(s));
+  c.logprob = policy_logprob(logits, V, c.id, w);
   return c;
 }
 

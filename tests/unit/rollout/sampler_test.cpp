@@ -110,6 +110,37 @@ TEST(Sampler, TopPOnLargeVocabularyMatchesFullSort) {
     }
 }
 
+// Without filters or penalties sample_next takes a shorter path (no distribution list, the
+// vectorised exp): on a real vocabulary size it must pick the token the general walk over
+// behaviour_distribution picks for the same draw, with the same two log-probs.
+TEST(Sampler, PlainPathMatchesTheBehaviourDistribution) {
+  const int64_t V = 49152;
+  for (float T : {1.f, 0.7f, 1.6f}) {
+    const auto logits = testing::randn(size_t(V), 21, 3.f);
+    const SamplingParams p{.temperature = T, .seed = 4};
+    const auto dist = rollout::behaviour_distribution(logits.data(), V, p, nullptr);
+    ASSERT_EQ(dist.size(), size_t(V));
+    double lmax = *std::max_element(logits.begin(), logits.end()), lsum = 0;
+    for (float l : logits) lsum += std::exp(double(l) - lmax);
+    int differ = 0;
+    for (uint64_t step = 0; step < 300; ++step) {
+      const auto c = rollout::sample_next(logits.data(), V, p, nullptr, 2, step);
+      const double u = rollout::draw_uniform(p.seed, 2, step);
+      double cum = 0;
+      int32_t want = dist.back().first;
+      for (const auto& [id, q] : dist)
+        if (u < (cum += q)) {
+          want = id;
+          break;
+        }
+      differ += c.id != want;  // only a draw within float rounding of a boundary may differ
+      EXPECT_NEAR(c.behaviour_logprob, std::log(dist[size_t(c.id)].second), 1e-5) << "T " << T;
+      EXPECT_NEAR(c.logprob, logits[size_t(c.id)] - lmax - std::log(lsum), 1e-5) << "T " << T;
+    }
+    EXPECT_LE(differ, 1) << "T " << T;
+  }
+}
+
 TEST(Sampler, GreedyIsArgmaxWithBehaviourProbabilityOne) {
   const auto logits = testing::randn(50, 5);
   const SamplingParams p{.temperature = 0.f};
