@@ -9,8 +9,8 @@ namespace tandem::model {
 KvCache::KvCache(const ModelConfig& cfg, int64_t slots, int64_t max_len) : S_(slots), M_(max_len) {
   TD_ASSERT(slots > 0 && max_len > 0, "kv cache ", slots, " x ", max_len);
   for (int64_t l = 0; l < cfg.num_hidden_layers; ++l) {
-    k_.push_back(Tensor::empty({S_, M_, cfg.num_key_value_heads, cfg.head_dim}));
-    v_.push_back(Tensor::empty({S_, M_, cfg.num_key_value_heads, cfg.head_dim}));
+    k_.push_back(Tensor::empty({S_, cfg.num_key_value_heads, cfg.head_dim, M_}));
+    v_.push_back(Tensor::empty({S_, cfg.num_key_value_heads, M_, cfg.head_dim}));
   }
   len_.assign(size_t(S_), 0);
 }
@@ -31,12 +31,15 @@ int64_t KvCache::slots_for_budget(const ModelConfig& cfg, size_t budget_bytes, i
 
 void KvCache::copy_slot(const Ops& ops, int64_t src, int64_t dst) {
   const int64_t n = len_[size_t(src)];
-  for (size_t l = 0; l < k_.size(); ++l)
-    for (Tensor* t : {&k_[l], &v_[l]}) {
-      const Tensor flat = t->view({S_ * M_, t->dim(2), t->dim(3)});
-      Tensor to = flat.rows(dst * M_, dst * M_ + n);
-      if (n > 0) ops.convert(flat.rows(src * M_, src * M_ + n), to);
-    }
+  // The slot's whole region, one block per tensor, rather than K (values) or K x D (keys) runs of
+  // the first n positions; positions past n are never read before they are written.
+  if (n > 0)
+    for (size_t l = 0; l < k_.size(); ++l)
+      for (Tensor* t : {&k_[l], &v_[l]}) {
+        const Tensor flat = t->view({S_, t->numel() / S_});
+        Tensor to = flat.rows(dst, dst + 1);
+        ops.convert(flat.rows(src, src + 1), to);
+      }
   len_[size_t(dst)] = n;
 }
 

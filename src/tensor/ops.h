@@ -84,7 +84,8 @@ class Ops {
                                   const Tensor& lse, const Tensor& dout, const AttnLayout& layout, int64_t window,
                                   float scale, Tensor& dq, Tensor& dk, Tensor& dv) const = 0;
 
-  // Generation's KV cache: k_cache/v_cache [S, M, K, D] (S slots of M positions; keys post-RoPE).
+  // Generation's KV cache, head-major: v_cache [S, K, M, D] (S slots of M positions, K kv heads),
+  // k_cache transposed to [S, K, D, M] (keys post-RoPE; decode's scores read runs of positions).
   // Writes row r of k, v [R, K*D] at position positions[r] of slot slots[r] (both I32 [R]).
   virtual void kv_cache_write(const Tensor& k, const Tensor& v, const Tensor& slots, const Tensor& positions,
                               Tensor& k_cache, Tensor& v_cache) const = 0;

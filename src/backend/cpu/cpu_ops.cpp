@@ -283,8 +283,11 @@ class CpuOps final : public Ops {
   static CacheShape cache_shape(const Tensor& k_cache, const Tensor& v_cache, int64_t H) {
     check_f32(k_cache, "k_cache");
     check_f32(v_cache, "v_cache");
-    TD_ASSERT(k_cache.ndim() == 4 && v_cache.shape() == k_cache.shape(), "kv cache shape ", shape_str(k_cache.shape()));
-    return {k_cache.dim(0), k_cache.dim(1), H, k_cache.dim(2), k_cache.dim(3)};
+    // values [S, K, M, D], keys transposed [S, K, D, M]
+    TD_ASSERT(v_cache.ndim() == 4, "v_cache shape ", shape_str(v_cache.shape()));
+    const Shape k_want = {v_cache.dim(0), v_cache.dim(1), v_cache.dim(3), v_cache.dim(2)};
+    TD_ASSERT(k_cache.shape() == k_want, "kv cache shapes k", shape_str(k_cache.shape()), " v", shape_str(v_cache.shape()));
+    return {v_cache.dim(0), v_cache.dim(2), H, v_cache.dim(1), v_cache.dim(3)};
   }
 
   static AttnShape attn_shape(const Tensor& q, const Tensor& k, const AttnLayout& layout, const Tensor& lse,

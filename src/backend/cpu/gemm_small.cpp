@@ -7,7 +7,7 @@
 // prefetches the next 4 rows meanwhile. Without AVX2 + FMA sgemm keeps oneDNN. Measured against
 // oneDNN on this CPU (bench/kernels/gemm_small_bench.cpp, weights streamed from memory as in
 // generation) it is faster up to M = 128 and level at 256, hence kSmallGemmM. Deliberately not
-// here: the other transpose cases (but for the tiny A B of decode attention, sgemm_small_nn).
+// here: the other transpose cases.
 #include <immintrin.h>
 #include <omp.h>
 
@@ -187,30 +187,7 @@ bool sgemm_small_nt(int64_t M, int64_t N, int64_t K, float alpha, const float* A
   return true;
 }
 
-bool sgemm_small_nn(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
-                    int64_t ldc) {
-  if (N % 8 != 0) return false;
-  // Four vectors of C's row at a time, so the accumulators stay in registers for any N.
-  for (int64_t m = 0; m < M; ++m)
-    for (int64_t n0 = 0; n0 < N; n0 += 32) {
-      const int64_t nv = std::min<int64_t>(4, (N - n0) / 8);
-      __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-      const float* a = A + m * lda;
-      for (int64_t k = 0; k < K; ++k) {
-        const __m256 s = _mm256_broadcast_ss(a + k);
-        const float* b = B + k * ldb + n0;
-        for (int64_t u = 0; u < nv; ++u) acc[u] = _mm256_fmadd_ps(s, _mm256_loadu_ps(b + 8 * u), acc[u]);
-      }
-      for (int64_t u = 0; u < nv; ++u) _mm256_storeu_ps(C + m * ldc + n0 + 8 * u, acc[u]);
-    }
-  return true;
-}
-
 #else
-
-bool sgemm_small_nn(int64_t, int64_t, int64_t, const float*, int64_t, const float*, int64_t, float*, int64_t) {
-  return false;
-}
 
 bool sgemm_small_nt(int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t, float, float*,
                     int64_t) {

@@ -46,10 +46,6 @@ void round_to_bf16_serial(const float* src, uint16_t* dst, int64_t n);
 constexpr int64_t kSmallGemmM = 128;
 bool sgemm_small_nt(int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B,
                     int64_t ldb, float beta, float* C, int64_t ldc);
-// C[M,N] = A[M,K] B[K,N] on the calling thread, for tiny M and N (decode attention's probabilities
-// times values); false unless AVX2/FMA and N % 8 == 0.
-bool sgemm_small_nn(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
-                    int64_t ldc);
 
 void rmsnorm_forward(const float* x, const float* w, float* y, float* rstd, int64_t R, int64_t C, float eps);
 void rmsnorm_backward(const float* dy, const float* x, const float* w, const float* rstd, float* dx, float* dw,
@@ -74,7 +70,8 @@ void attention_forward(const float* q, const float* k, const float* v, const Att
 void attention_backward(const float* q, const float* k, const float* v, const float* out, const float* lse,
                         const float* dout, const AttnLayout& layout, AttnShape s, float* dq, float* dk, float* dv);
 
-// KV cache of generation ([S, M, K, D] per layer): write rows, and attend one query per row.
+// KV cache of generation, per layer: keys [S, K, D, M] (transposed: a row of positions per slot,
+// kv head and dimension), values [S, K, M, D]; write rows, and attend one query per row.
 struct CacheShape {
   int64_t S, M, H, K, D;
 };

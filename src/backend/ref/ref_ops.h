@@ -87,7 +87,8 @@ void attention_forward(const T* q, const T* k, const T* v, const int32_t* seg_st
       }
 }
 
-// Decode attention against a KV cache [S, M, K, D]: row r's query q[r] [H, D] sits at position
+// Decode attention against a KV cache, keys [S, K, D, M], values [S, K, M, D] (tensor/ops.h):
+// row r's query q[r] [H, D] sits at position
 // len[r] - 1 of slot slot[r] and sees positions j with j < len[r] and, when window > 0,
 // (len[r] - 1) - j < window.
 template <class T>
@@ -102,7 +103,7 @@ void attention_decode(const T* q, const T* k_cache, const T* v_cache, const int3
       for (int64_t j = 0; j <= i; ++j) {
         if (window > 0 && i - j >= window) continue;
         T s = T(0);
-        for (int64_t d = 0; d < D; ++d) s += q[(r * H + h) * D + d] * k_cache[((slot[r] * M + j) * K + kh) * D + d];
+        for (int64_t d = 0; d < D; ++d) s += q[(r * H + h) * D + d] * k_cache[((slot[r] * K + kh) * D + d) * M + j];
         p[j] = s * T(scale);
         if (re(p[j]) > m) m = re(p[j]);
       }
@@ -112,7 +113,7 @@ void attention_decode(const T* q, const T* k_cache, const T* v_cache, const int3
       for (int64_t d = 0; d < D; ++d) {
         T o = T(0);
         for (int64_t j = 0; j <= i; ++j)
-          if (!(window > 0 && i - j >= window)) o += p[j] / sum * v_cache[((slot[r] * M + j) * K + kh) * D + d];
+          if (!(window > 0 && i - j >= window)) o += p[j] / sum * v_cache[((slot[r] * K + kh) * M + j) * D + d];
         out[(r * H + h) * D + d] = o;
       }
     }

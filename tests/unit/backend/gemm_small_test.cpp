@@ -1,8 +1,7 @@
 // The small-M GEMM path (backend/cpu/gemm_small.cpp) against a double-precision product: row counts
 // that hit every block remainder (M % 3 and M % 4, N % 4, K % 8 and K % 16, with and without the
 // prefetch of a next group of B rows), strided A, B and C, alpha and beta, inside
-// and outside an OpenMP region (threads split N), and through sgemm's dispatch; and the tiny
-// A B kernel of decode attention.
+// and outside an OpenMP region (threads split N), and through sgemm's dispatch.
 #include <gtest/gtest.h>
 #include <omp.h>
 
@@ -74,28 +73,6 @@ TEST(GemmSmall, ThreadsSplitNAndRegionsStaySerial) {
     run_case({3, N, 64, 0.125f, 0.f}, true, true, 9);
   }
   ASSERT_GE(omp_get_max_threads(), 1);
-}
-
-TEST(GemmSmall, NnMatchesDouble) {
-  for (int64_t M : {1, 3, 4})
-    for (int64_t N : {8, 64, 72, 256})
-      for (int64_t K : {1, 5, 37}) {
-        const int64_t lda = K + 1, ldb = N + 8, ldc = N + 3;
-        const auto A = testing::randn(size_t(M * lda), uint64_t(M * 100 + K)), B = testing::randn(size_t(K * ldb), uint64_t(N));
-        std::vector<float> C(size_t(M * ldc), 0.f), got;
-        std::vector<double> want;
-        ASSERT_TRUE(cpu::sgemm_small_nn(M, N, K, A.data(), lda, B.data(), ldb, C.data(), ldc));
-        for (int64_t m = 0; m < M; ++m)
-          for (int64_t n = 0; n < N; ++n) {
-            double s = 0;
-            for (int64_t k = 0; k < K; ++k) s += double(A[size_t(m * lda + k)]) * double(B[size_t(k * ldb + n)]);
-            want.push_back(s);
-            got.push_back(C[size_t(m * ldc + n)]);
-          }
-        EXPECT_TRUE(testing::all_close(got, want, {1e-4, 1e-5}, cat("M=", M, " N=", N, " K=", K)));
-      }
-  float c = 0;
-  EXPECT_FALSE(cpu::sgemm_small_nn(1, 7, 1, &c, 1, &c, 7, &c, 7));  // N % 8 != 0: the caller uses sgemm
 }
 
 }  // namespace
