@@ -4,7 +4,7 @@
 // which at small M costs as much as the multiply; here B is read once, in place: each thread takes
 // a contiguous range of B's rows (parallel over N, never over M), and a block of dot products (4 x 4
 // with AVX-512, 3 x 4 with AVX2) keeps 4 rows of B in registers while it walks the rows of A, and
-// prefetches the next 4 rows meanwhile. Without AVX2 + FMA sgemm keeps oneDNN. Measured against
+// prefetches rows further on meanwhile. Without AVX2 + FMA sgemm keeps oneDNN. Measured against
 // oneDNN on this CPU (bench/kernels/gemm_small_bench.cpp, weights streamed from memory as in
 // generation) it is faster up to M = 128 and level at 256, hence kSmallGemmM. Deliberately not
 // here: the other transpose cases.
@@ -79,23 +79,30 @@ struct Lanes {
 using V = Lanes::V;
 constexpr int kW = Lanes::kWidth;
 
+// How far ahead (in groups of NR rows of B) the second prefetch reaches, into L2: 16 groups
+// (~150 KB at K = 576) hide DRAM latency that the next-group prefetch alone does not (decode step
+// GEMMs at M = 16: 34 -> 28 ms; 8 and 32 groups measured within noise of 16).
+constexpr int64_t kFarGroups = 16;
+
 // MR rows of A times NR rows of B over the full K; K % kW lanes of the last vector through tail.
 // While it runs it prefetches its share of the next group of B rows (rows first_pf, first_pf +
-// pf_step, ...): that group then arrives from memory while this one is multiplied
-// out of L1, so streaming the weights and computing overlap instead of taking turns.
+// pf_step, ...) into L1 and of the group kFarGroups ahead into L2: the weights then arrive from
+// memory while this group is multiplied, so streaming and computing overlap instead of taking turns.
 // Not inlined: inlined into its callers, GCC 12 runs out of general registers for their pointers
 // and spills B's rows from vector registers to the stack inside the loop (measured 10 % slower).
 template <int MR, int NR>
 __attribute__((noinline)) void block(int64_t K, float alpha, const float* A, int64_t lda, const float* B, int64_t ldb, float beta,
-                  float* C, int64_t ldc, Lanes::Tail tail, const float* next_b, int first_pf, int pf_step) {
+                  float* C, int64_t ldc, Lanes::Tail tail, const float* next_b, const float* far_b, int first_pf,
+                  int pf_step) {
   V acc[MR][NR];
   for (int i = 0; i < MR; ++i)
     for (int j = 0; j < NR; ++j) acc[i][j] = Lanes::zero();
   int64_t k = 0;
   for (; k + kW <= K; k += kW) {
     if (next_b)
-      for (int j = first_pf; j < NR; j += pf_step)
-        _mm_prefetch(reinterpret_cast<const char*>(next_b + j * ldb + k), _MM_HINT_T0);
+      for (int j = first_pf; j < NR; j += pf_step) _mm_prefetch(reinterpret_cast<const char*>(next_b + j * ldb + k), _MM_HINT_T0);
+    if (far_b)
+      for (int j = first_pf; j < NR; j += pf_step) _mm_prefetch(reinterpret_cast<const char*>(far_b + j * ldb + k), _MM_HINT_T1);
     V b[NR];
     for (int j = 0; j < NR; ++j) {
       b[j] = Lanes::load(B + j * ldb + k);
@@ -131,11 +138,11 @@ __attribute__((noinline)) void block(int64_t K, float alpha, const float* A, int
   }
 }
 
-// All of A's rows times NR rows of B; next_b (or null) is the next group of NR rows, whose
-// prefetch is shared out over this group's blocks.
+// All of A's rows times NR rows of B; next_b and far_b (or null) are the groups to prefetch, shared
+// out over this group's blocks.
 template <int NR>
 void rows_of_b(int64_t M, int64_t K, float alpha, const float* A, int64_t lda, const float* B, int64_t ldb, float beta,
-               float* C, int64_t ldc, Lanes::Tail tail, const float* next_b) {
+               float* C, int64_t ldc, Lanes::Tail tail, const float* next_b, const float* far_b) {
   constexpr int MR = Lanes::kMR;
   const int blocks = int((M + MR - 1) / MR);
   int64_t m = 0;
@@ -146,7 +153,7 @@ void rows_of_b(int64_t M, int64_t K, float alpha, const float* A, int64_t lda, c
     // One instantiation per remainder: the row count must be a compile-time constant for the
     // accumulators to live in registers.
     [&]<int... R>(std::integer_sequence<int, R...>) {
-      ((rows == R + 1 ? block<R + 1, NR>(K, alpha, a, lda, B, ldb, beta, c, ldc, tail, next_b, bi, blocks) : void()),
+      ((rows == R + 1 ? block<R + 1, NR>(K, alpha, a, lda, B, ldb, beta, c, ldc, tail, next_b, far_b, bi, blocks) : void()),
        ...);
     }(std::make_integer_sequence<int, MR>{});
     m += rows;
@@ -161,9 +168,10 @@ void columns(int64_t n0, int64_t n1, int64_t M, int64_t K, float alpha, const fl
   int64_t n = n0;
   for (; n + NR <= n1; n += NR) {
     const float* next = n + 2 * NR <= n1 ? B + (n + NR) * ldb : nullptr;
-    rows_of_b<NR>(M, K, alpha, A, lda, B + n * ldb, ldb, beta, C + n, ldc, tail, next);
+    const float* far = n + (kFarGroups + 1) * NR <= n1 ? B + (n + kFarGroups * NR) * ldb : nullptr;
+    rows_of_b<NR>(M, K, alpha, A, lda, B + n * ldb, ldb, beta, C + n, ldc, tail, next, far);
   }
-  for (; n < n1; ++n) rows_of_b<1>(M, K, alpha, A, lda, B + n * ldb, ldb, beta, C + n, ldc, tail, nullptr);
+  for (; n < n1; ++n) rows_of_b<1>(M, K, alpha, A, lda, B + n * ldb, ldb, beta, C + n, ldc, tail, nullptr, nullptr);
 }
 
 }  // namespace
