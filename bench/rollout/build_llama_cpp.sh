@@ -10,7 +10,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 scratch="${1:-/tmp/tandem-llama-cpp}"
-tandem="${2:-$root/build/tandem}"
+tandem="${2:-$root/build/src/tandem}"
 jobs="${JOBS:-$(nproc)}"
 mkdir -p "$scratch"
 cd "$scratch"

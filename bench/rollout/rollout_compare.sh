@@ -5,7 +5,9 @@
 # ROUNDS times. Tandem is run twice per round: its default GEMM path and TANDEM_DEBUG_GEMM=onednn
 # (oneDNN for every GEMM, the path before the small-M kernel), so their ratio comes from one run.
 #   bench/rollout/rollout_compare.sh ; env PRESET=smollm2-135m|tiny BATCHES="1 16 64" NEW=32 ROUNDS=2
-#                                       REPEATS=2 THREADS=2 LLAMA=/tmp/tandem-llama-cpp
+#                                       REPEATS=2 THREADS=2 LLAMA=/tmp/tandem-llama-cpp WAIT=passive
+# OpenMP's wait policy is left at the default (what `tandem` runs with) unless WAIT is set:
+# passive helps only when other jobs share the cores, and then for every engine.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 preset="${PRESET:-smollm2-135m}"
@@ -15,7 +17,8 @@ rounds="${ROUNDS:-2}"
 repeats="${REPEATS:-2}"
 threads="${THREADS:-2}"
 llama="${LLAMA:-/tmp/tandem-llama-cpp}"
-export OMP_WAIT_POLICY=passive OMP_NUM_THREADS="$threads"
+export OMP_NUM_THREADS="$threads"
+if [ -n "${WAIT:-}" ]; then export OMP_WAIT_POLICY="$WAIT"; fi
 bflags=""
 for b in $batches; do bflags="$bflags --batch $b"; done
 for r in $(seq 1 "$rounds"); do

@@ -7,9 +7,10 @@
 // run of 16 positions, with no horizontal sums; stored [pos, D], every score was a 64-long dot
 // product ending in one. The output sum wants values as they are: out[g] = sum_j p[g][j] v[j], a
 // vector of D per position scaled by a broadcast probability. The G query heads of a GQA group
-// share every key and value load. Measured on the SmolLM2-135M decode shape (16 rows, 144
-// positions, cache streamed from memory): 320 us per layer before (position-major cache, small
-// GEMMs), 170 us after, about 21 GB/s, near this machine's memory bandwidth.
+// share every key and value load; a task is one (row, kv head). Measured on the SmolLM2-135M
+// decode shape (16 rows, 144 positions, cache streamed from memory): 320 us per layer before
+// (position-major cache, small GEMMs), 170-180 us after, about 21 GB/s, near this machine's
+// memory bandwidth.
 // Deliberately not here: prefill, which runs the training kernel (attention.cpp) over the prompt
 // tokens so that the prompt's activations are the ones training computes.
 #include <immintrin.h>
@@ -175,10 +176,10 @@ void attention_decode(const float* q, const float* k_cache, const float* v_cache
   const int64_t D = s.D, G = s.H / s.K, M = s.M;
   int64_t max_len = 1;
   for (int64_t r = 0; r < R; ++r) max_len = std::max<int64_t>(max_len, lengths[r]);
-#pragma omp parallel if (R > 1)
+#pragma omp parallel if (R * s.K > 1)
   {
     std::vector<float> S(size_t(G) * size_t(max_len));
-#pragma omp for schedule(dynamic, 1)
+#pragma omp for schedule(dynamic, 1) collapse(2)
     for (int64_t r = 0; r < R; ++r)
       for (int64_t kh = 0; kh < s.K; ++kh) {
         const int64_t len = lengths[r], lo = window > 0 ? std::max<int64_t>(0, len - window) : 0, L = len - lo;
