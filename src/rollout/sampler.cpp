@@ -125,9 +125,14 @@ std::vector<std::pair<int32_t, double>> behaviour_distribution(const float* logi
 
 namespace {
 
+struct TemperedRow {
+  float max;   // max_v l_v
+  double sum;  // sum_v w[v], accumulated in double
+};
+
 // w[v] = e^{(l_v - max l) / T} for the whole row, 8 lanes at a time (the backend's exp, the one
-// training's log-softmax uses); returns sum_v w[v] accumulated in double.
-double tempered_weights(const float* l, int64_t V, double inv_t, float* w) {
+// training's log-softmax uses).
+TemperedRow tempered_weights(const float* l, int64_t V, double inv_t, float* w) {
   float m = -std::numeric_limits<float>::infinity();
   for (int64_t v = 0; v < V; ++v) m = std::max(m, l[v]);
   const float it = float(inv_t);
@@ -139,16 +144,24 @@ double tempered_weights(const float* l, int64_t V, double inv_t, float* w) {
     sum += double(cpu::f8_sum(e));
   }
   for (; v < V; ++v) sum += double(w[v] = cpu::fast_exp((l[v] - m) * it));
-  return sum;
+  return {m, sum};
 }
 
 // log softmax(l)[id] at temperature 1.
 float policy_logprob(const float* l, int64_t V, int32_t id, std::vector<float>& scratch) {
-  float m = -std::numeric_limits<float>::infinity();
-  for (int64_t v = 0; v < V; ++v) m = std::max(m, l[v]);
   scratch.resize(size_t(V));
-  const double s = tempered_weights(l, V, 1.0, scratch.data());
-  return float(double(l[id]) - double(m) - std::log(s));
+  const TemperedRow t = tempered_weights(l, V, 1.0, scratch.data());
+  return float(double(l[id]) - double(t.max) - std::log(t.sum));
+}
+
+// The first of n items whose cumulative probability q(0) + ... + q(i) exceeds u; the last item
+// when rounding leaves the total a hair under u.
+template <class Probability>
+int64_t walk(int64_t n, double u, Probability q) {
+  double cum = 0;
+  for (int64_t i = 0; i < n; ++i)
+    if (u < (cum += q(i))) return i;
+  return n - 1;
 }
 
 }  // namespace
@@ -164,40 +177,19 @@ TokenChoice sample_next(const float* logits, int64_t V, const SamplingParams& p,
     // softmax(z / T) over the whole vocabulary, walked in id order: the distribution
     // behaviour_distribution gives for these parameters, without building it (a vocabulary-sized
     // list per token per row was most of the sampler's time).
-    const double kept = tempered_weights(logits, V, 1.0 / double(p.temperature), w.data());
-    const double u = draw_uniform(p.seed, stream, step);
-    double cum = 0;
-    c.id = int32_t(V - 1);  // rounding guard, as below
-    for (int64_t v = 0; v < V; ++v) {
-      cum += double(w[size_t(v)]) / kept;
-      if (u < cum) {
-        c.id = int32_t(v);
-        break;
-      }
-    }
-    // Walking from the end, the guard could land on a zero-weight id: take the last nonzero one.
+    const double kept = tempered_weights(logits, V, 1.0 / double(p.temperature), w.data()).sum;
+    c.id = int32_t(walk(V, draw_uniform(p.seed, stream, step), [&](int64_t v) { return double(w[size_t(v)]) / kept; }));
+    // The rounding guard (the last id) could be a zero-weight id: take the last nonzero one.
     while (c.id > 0 && w[size_t(c.id)] == 0.f) --c.id;
     c.behaviour_logprob = float(std::log(double(w[size_t(c.id)]) / kept));
     c.logprob = p.temperature == 1.f ? c.behaviour_logprob : policy_logprob(logits, V, c.id, w);
     return c;
   }
-  const auto dist = behaviour_distribution(logits, V, p, history);
-  if (dist.size() == 1) {
-    c.id = dist[0].first;
-  } else {
-    const double u = draw_uniform(p.seed, stream, step);
-    double cum = 0;
-    c.id = dist.back().first;  // rounding guard: u close to 1 and the sum a hair under it
-    for (const auto& [id, q] : dist) {
-      cum += q;
-      if (u < cum) {
-        c.id = id;
-        break;
-      }
-    }
-  }
-  for (const auto& [id, q] : dist)
-    if (id == c.id) c.behaviour_logprob = float(std::log(q));
+  const auto dist = behaviour_distribution(logits, V, p, history);  // one id with probability 1 when greedy
+  const auto& [id, q] = dist[size_t(walk(int64_t(dist.size()), draw_uniform(p.seed, stream, step),
+                                         [&](int64_t i) { return dist[size_t(i)].second; }))];
+  c.id = id;
+  c.behaviour_logprob = float(std::log(q));
   c.logprob = policy_logprob(logits, V, c.id, w);
   return c;
 }

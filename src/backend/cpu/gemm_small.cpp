@@ -16,8 +16,6 @@
 
 #include "backend/cpu/kernels.h"
 
-
-
 namespace tandem::cpu {
 
 #if defined(__AVX2__) && defined(__FMA__)
