@@ -108,6 +108,11 @@ Json yaml_to_json(const YAML::Node& node) {
 }
 
 std::string nearest_key(const FieldMap& fields, const std::string& key) {
+  // A key much longer than every known one is no typo of any, and the edit distance costs the
+  // product of the lengths: a hostile config with a megabyte key must not take seconds here.
+  size_t longest = 0;
+  for (const auto& [k, f] : fields) longest = std::max(longest, k.size());
+  if (key.size() > 2 * longest + 8) return {};
   auto dist = [](const std::string& a, const std::string& b) {
     std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
     for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
@@ -122,6 +127,9 @@ std::string nearest_key(const FieldMap& fields, const std::string& key) {
   std::string best;
   size_t best_d = std::numeric_limits<size_t>::max();
   for (const auto& [k, f] : fields) {
+    // The distance is at least the difference in length: no need to compute it then.
+    const size_t gap = k.size() > key.size() ? k.size() - key.size() : key.size() - k.size();
+    if (gap >= best_d) continue;
     const size_t d = dist(key, k);
     if (d < best_d) best_d = d, best = k;
   }
@@ -131,7 +139,10 @@ std::string nearest_key(const FieldMap& fields, const std::string& key) {
 namespace {
 
 [[noreturn]] void unknown_key(const FieldMap& fields, const std::string& key, const std::string& origin) {
-  throw Error("config", cat("unknown key '", key, "' (", origin, "); did you mean '", nearest_key(fields, key), "'?"));
+  const std::string near = nearest_key(fields, key);
+  // The key as written, cut short: a hostile file's key may be megabytes long.
+  const std::string shown = key.size() > 120 ? cat(key.substr(0, 100), "... (", key.size(), " bytes)") : key;
+  throw Error("config", cat("unknown key '", shown, "' (", origin, ")", near.empty() ? "" : cat("; did you mean '", near, "'?")));
 }
 
 bool is_json_field(const FieldRef& f) {

@@ -78,7 +78,8 @@ void apply_override(FieldMap& fields, const std::string& assignment, const std::
 // The resolved config as a nested JSON object, and as YAML text for config.yaml.
 Json fields_to_json(const FieldMap& fields);
 std::string fields_to_yaml(const FieldMap& fields);
-// The known key nearest to key (edit distance), for "did you mean" hints.
+// The known key nearest to key (edit distance), for "did you mean" hints; empty for a key far
+// longer than any known one (no typo of one, and the distance would cost its length times theirs).
 std::string nearest_key(const FieldMap& fields, const std::string& key);
 
 struct ResolvedConfig {

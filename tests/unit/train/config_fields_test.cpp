@@ -91,5 +91,21 @@ TEST(ConfigFields, ErrorsNameKeyLineAndSuggest) {
   EXPECT_NE(e5.find("invalid YAML"), std::string::npos) << e5;
 }
 
+// A hostile config's unknown key of megabytes: answered at once, without a hint (no known key is
+// near it) and without echoing the whole key.
+TEST(ConfigFields, HugeUnknownKeyIsRefusedQuicklyAndShortly) {
+  RunConfig r;
+  auto f = fields_of(r);
+  const std::string key(1 << 20, 'q');
+  EXPECT_EQ(nearest_key(f, key), "");
+  const std::string e = error_of([&] { apply_override(f, key + "=1", "argv[2]"); });
+  EXPECT_NE(e.find("unknown key 'qqqq"), std::string::npos) << e.substr(0, 300);
+  EXPECT_NE(e.find("(1048576 bytes)"), std::string::npos) << e.substr(0, 300);
+  EXPECT_EQ(e.find("did you mean"), std::string::npos);
+  EXPECT_LT(e.size(), 400u);
+  // A plausible typo still gets its hint.
+  EXPECT_EQ(nearest_key(f, "max_stepss"), "max_steps");
+}
+
 }  // namespace
 }  // namespace tandem::train
