@@ -24,6 +24,12 @@ namespace {
 // summation order whatever the message size, so chunking does not change sums.
 constexpr int64_t kChunk = int64_t(1) << 24;
 
+class Finished final : public PendingCollective {
+ public:
+  bool test() override { return true; }
+  void wait() override {}
+};
+
 class SingleProcess final : public Communicator {
  public:
   int rank() const override { return 0; }
@@ -33,6 +39,9 @@ class SingleProcess final : public Communicator {
   void all_reduce_sum(float*, int64_t) override {}
   void all_reduce_sum(double*, int64_t) override {}
   void reduce_scatter_sum(float*, const std::vector<int64_t>&) override {}
+  std::unique_ptr<PendingCollective> start_reduce_scatter_sum(float*, const std::vector<int64_t>&) override {
+    return std::make_unique<Finished>();
+  }
   void all_gather(float*, const std::vector<int64_t>&) override {}
   void broadcast(void*, int64_t, int) override {}
   std::vector<std::string> all_gather_bytes(const std::string& mine) override { return {mine}; }
@@ -71,10 +80,14 @@ class Mpi final : public Communicator {
   void all_reduce_sum(double* data, int64_t n) override { all_reduce(data, n, MPI_DOUBLE); }
 
   void reduce_scatter_sum(float* data, const std::vector<int64_t>& offsets) override {
+    start_reduce_scatter_sum(data, offsets)->wait();
+  }
+
+  std::unique_ptr<PendingCollective> start_reduce_scatter_sum(float* data, const std::vector<int64_t>& offsets) override {
     check_offsets(offsets, "reduce_scatter");
-    for_each_chunk(offsets, [&](int64_t c0, const std::vector<int>& counts, const std::vector<int>& displs) {
-      reduce_scatter_chunk(data + c0, counts, displs, MPI_FLOAT);
-    });
+    auto p = std::make_unique<PendingReduceScatter>(*this, data, offsets);
+    p->test();  // starts the first chunk
+    return p;
   }
 
   void all_gather(float* data, const std::vector<int64_t>& offsets) override {
@@ -140,15 +153,23 @@ class Mpi final : public Communicator {
   template <class Fn>
   void for_each_chunk(const std::vector<int64_t>& offsets, Fn fn) {
     const int64_t n = offsets.back();
-    std::vector<int> counts(static_cast<size_t>(size_)), displs(static_cast<size_t>(size_));
+    std::vector<int> counts, displs;
     for (int64_t c0 = 0; c0 < n; c0 += kChunk) {
-      const int64_t c1 = std::min(n, c0 + kChunk);
-      for (int r = 0; r < size_; ++r) {
-        const int64_t b = std::clamp(offsets[size_t(r)], c0, c1), e = std::clamp(offsets[size_t(r) + 1], c0, c1);
-        counts[size_t(r)] = int(e - b);
-        displs[size_t(r)] = int(b - c0);
-      }
+      chunk_parts(offsets, c0, std::min(n, c0 + kChunk), counts, displs);
       fn(c0, counts, displs);
+    }
+  }
+
+  // Every rank's part of the chunk [c0, c1): its count and where it starts in the chunk.
+  static void chunk_parts(const std::vector<int64_t>& offsets, int64_t c0, int64_t c1, std::vector<int>& counts,
+                          std::vector<int>& displs) {
+    const size_t ranks = offsets.size() - 1;
+    counts.resize(ranks);
+    displs.resize(ranks);
+    for (size_t r = 0; r < ranks; ++r) {
+      const int64_t b = std::clamp(offsets[r], c0, c1), e = std::clamp(offsets[r + 1], c0, c1);
+      counts[r] = int(e - b);
+      displs[r] = int(b - c0);
     }
   }
 
@@ -191,19 +212,68 @@ class Mpi final : public Communicator {
     die(cat(what, " failed: ", std::string(msg, size_t(len))));
   }
 
-  // Polls the request so a dead peer turns into a message and an abort, not a hang.
-  void wait(MPI_Request& req, const char* what) {
+  // Polls until done() so a dead peer turns into a message and an abort, not a hang.
+  template <class Done>
+  void wait_until(Done done, const char* what) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_);
-    int done = 0;
     for (int spins = 0;; ++spins) {
-      check(MPI_Test(&req, &done, MPI_STATUS_IGNORE), what);
-      if (done) return;
+      if (done()) return;
       if (std::chrono::steady_clock::now() > deadline)
         die(cat(what, " did not finish within ", timeout_, " s (TANDEM_DIST_TIMEOUT_S): another rank has stopped "
                 "(crashed, was killed, or hangs)"));
       if (spins > 1000) std::this_thread::sleep_for(std::chrono::microseconds(50));
     }
   }
+
+  bool test(MPI_Request& req, const char* what) {
+    int done = 0;
+    check(MPI_Test(&req, &done, MPI_STATUS_IGNORE), what);
+    return done != 0;
+  }
+
+  void wait(MPI_Request& req, const char* what) {
+    wait_until([&] { return test(req, what); }, what);
+  }
+
+  // A reduce-scatter in chunks of kChunk elements, one chunk in flight at a time (libnbc's
+  // temporaries stay at twice a chunk); each test() finishes what arrived and starts the next.
+  class PendingReduceScatter final : public PendingCollective {
+   public:
+    PendingReduceScatter(Mpi& mpi, float* data, const std::vector<int64_t>& offsets)
+        : mpi_(mpi), data_(data), offsets_(offsets) {}
+    ~PendingReduceScatter() override {
+      // Abandoning a collective other ranks take part in would hang them: finish it.
+      if (req_ != MPI_REQUEST_NULL) wait();
+    }
+    bool test() override {
+      for (;;) {
+        if (req_ != MPI_REQUEST_NULL) {
+          if (!mpi_.test(req_, "reduce_scatter")) return false;
+          std::copy(mine_.begin(), mine_.end(), data_ + c0_ + displs_[size_t(mpi_.rank_)]);
+          c0_ += kChunk;
+        }
+        const int64_t n = offsets_.back();
+        if (c0_ >= n) return true;
+        const int64_t c1 = std::min(n, c0_ + kChunk);
+        chunk_parts(offsets_, c0_, c1, counts_, displs_);
+        mine_.resize(size_t(counts_[size_t(mpi_.rank_)]));
+        mpi_.check(MPI_Ireduce_scatter(data_ + c0_, mine_.data(), counts_.data(), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &req_),
+                   "reduce_scatter");
+      }
+    }
+    void wait() override {
+      mpi_.wait_until([&] { return test(); }, "reduce_scatter");
+    }
+
+   private:
+    Mpi& mpi_;
+    float* data_;
+    std::vector<int64_t> offsets_;
+    int64_t c0_ = 0;
+    MPI_Request req_ = MPI_REQUEST_NULL;
+    std::vector<int> counts_, displs_;
+    std::vector<float> mine_;
+  };
 
   [[noreturn]] void die(const std::string& what) {
     std::fprintf(stderr, "tandem: error: [dist] rank %d of %d (pid %d): %s; ending the job\n", rank_, size_, int(getpid()),

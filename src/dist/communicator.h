@@ -7,11 +7,22 @@
 // Not here: what is reduced and when (train layer), sharding policy of optimizer state.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace tandem::dist {
+
+// A collective started and not yet finished, so that computation can go on meanwhile. Open MPI moves
+// non-blocking collectives on only inside MPI calls, so test() both advances it and says whether it
+// is done; wait() finishes it (or ends the job after the collective timeout).
+class PendingCollective {
+ public:
+  virtual ~PendingCollective() = default;
+  virtual bool test() = 0;
+  virtual void wait() = 0;
+};
 
 class Communicator {
  public:
@@ -28,6 +39,10 @@ class Communicator {
   // slice (the rest of data is left as it was). Half of an all-reduce: what sharded optimizer
   // state needs, at half the traffic.
   virtual void reduce_scatter_sum(float* data, const std::vector<int64_t>& offsets) = 0;
+  // reduce_scatter_sum started now and finished by the result's wait(); data must stay untouched
+  // until then. Collectives match by the order ranks start them: every rank starts the same ones
+  // in the same order, non-blocking or not.
+  virtual std::unique_ptr<PendingCollective> start_reduce_scatter_sum(float* data, const std::vector<int64_t>& offsets) = 0;
   // In place: rank r owns data[offsets[r], offsets[r+1]); afterwards every rank holds every shard.
   virtual void all_gather(float* data, const std::vector<int64_t>& offsets) = 0;
   virtual void broadcast(void* data, int64_t bytes, int root) = 0;

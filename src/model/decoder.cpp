@@ -464,6 +464,7 @@ void Decoder::backward_trunk(Tensor& dhf) {
   Tensor norm_scratch = lora_ ? Tensor::zeros({C}) : Tensor();
   ops_.rmsnorm_backward(dhf, s.x_final, w_->final_norm, s.rstd_f, dx, lora_ ? norm_scratch : grads().final_norm);
   dhf = Tensor();
+  stage_done(0);
   for (int64_t l = L - 1; l >= 0; --l) {
     LayerCache c = s.layers[l];
     share_scratch(s.scratch, c);
@@ -474,9 +475,33 @@ void Decoder::backward_trunk(Tensor& dhf) {
     }
     layer_backward(l, c, dx);
     s.layers[l] = LayerCache();  // release this block's activations as soon as they are used
+    stage_done(size_t(L - l));
   }
   if (!lora_) ops_.embedding_backward(s.tokens, dx, grads().embed);
   saved_.reset();
+  stage_done(size_t(L + 1));
+}
+
+std::vector<int64_t> Decoder::grad_ready_offsets() {
+  const Tensor& flat = trainable_grads();
+  const auto at = [&](const Tensor& t) { return int64_t(static_cast<const float*>(t.raw()) - flat.f32()); };
+  const int64_t L = cfg_.num_hidden_layers, P = flat.numel();
+  std::vector<int64_t> off(size_t(L + 2), P);
+  if (!lora_) {
+    off[0] = at(grads().final_norm);
+    for (int64_t l = L - 1; l >= 0; --l) off[size_t(L - l)] = at(grads().layers[size_t(l)].attn_norm);
+  } else {
+    // Adapters sit in layers only, in layer order; a layer without any leaves the offset where it was.
+    const LoraSet& g = lora_->grads();
+    for (int64_t l = L - 1; l >= 0; --l) {
+      int64_t first = off[size_t(L - l - 1)];
+      for (const LoraPair& p : g.layers[size_t(l)].t)
+        if (p.a.defined()) first = std::min(first, at(p.a));
+      off[size_t(L - l)] = first;
+    }
+  }
+  off[size_t(L + 1)] = 0;
+  return off;
 }
 
 }  // namespace tandem::model

@@ -34,6 +34,20 @@ struct ForwardOutputs {
   Tensor value;    // [B*T] or undefined; 0 on padding
 };
 
+// Told, during a backward, which trainable gradients are final, so that they can be reduced over
+// ranks while the rest of the backward runs (train/grad_reduce.h). A backward finishes the
+// trainable flat buffer from its end towards its start: after stage s, the gradients at
+// [Decoder::grad_ready_offsets()[s], P) hold their final values for that backward. Stage 0 is the
+// LM head, score head and final norm; stages 1..L are layers L-1..0; stage L+1 the embedding
+// (offset 0). Gradients accumulate over a step's backwards, so only the step's last counts.
+class GradReadyObserver {
+ public:
+  virtual ~GradReadyObserver() = default;
+  virtual void last_backward_next() = 0;     // the next backward is this rank's last of the step
+  virtual void stage_done(size_t stage) = 0;  // in every backward
+  virtual void gradients_complete() = 0;     // no backward follows in this step (maybe none ran)
+};
+
 // Activation storage of one forward pass (decoder.cpp).
 struct LayerCache;
 struct SavedActivations;
@@ -89,6 +103,19 @@ class Decoder {
   const std::vector<NamedParam>& trainable_named() const;
   const std::vector<NamedParam>& trainable_grads_named();
 
+  // Where gradients become final in a backward (GradReadyObserver), L + 2 non-increasing offsets
+  // into trainable_grads().
+  std::vector<int64_t> grad_ready_offsets();
+  // The observer (null: none) that stage_done() reaches; the trainer sets it, the algorithms
+  // say when their last backward of a step comes and when the step's backwards are over.
+  void set_grad_observer(GradReadyObserver* o) { grad_observer_ = o; }
+  void last_backward_next() {
+    if (grad_observer_) grad_observer_->last_backward_next();
+  }
+  void gradients_complete() {
+    if (grad_observer_) grad_observer_->gradients_complete();
+  }
+
   // An inference forward (for_backward = false) keeps nothing and leaves the activations of the
   // last kept forward alone, so a reference forward may run between a kept forward and its backward.
   ForwardOutputs forward(const TokenBatch& batch, const ForwardOptions& opt);
@@ -127,6 +154,10 @@ class Decoder {
   RopeTable rope_;
   int64_t rope_len_ = 0;
   std::unique_ptr<SavedActivations> saved_;
+  GradReadyObserver* grad_observer_ = nullptr;
+  void stage_done(size_t stage) {
+    if (grad_observer_) grad_observer_->stage_done(stage);
+  }
 };
 
 }  // namespace tandem::model

@@ -231,7 +231,9 @@ Json OnlineStep::minibatch_gradients(PreparedBatch& pb) {
   std::map<std::string, double> stat_sum;
   double ent_sum = 0, ent_n = 0, gap_max = 0, gap_sum = 0, gap_n = 0;
   const auto [m0, m1] = share(mbi.size(), c_.per_device_train_batch_size);  // this rank's micro-batches
-  for (auto [u0, u1] : chunks(m1 - m0, c_.per_device_train_batch_size)) {
+  const auto micro = chunks(m1 - m0, c_.per_device_train_batch_size);
+  for (auto [u0, u1] : micro) {
+    if (u1 == micro.back().second) policy_.last_backward_next();
     const std::span<const size_t> sub(mbi.data() + m0 + u0, u1 - u0);
     const Packed p = pack(seqs, sub);
     const auto out = policy_.forward(p.batch, {.entropy = true, .value = r_.critic, .for_backward = true});
@@ -299,6 +301,7 @@ Json OnlineStep::minibatch_gradients(PreparedBatch& pb) {
     }
     policy_.backward(gl, ge, gv);
   }
+  policy_.gradients_complete();  // before the statistics' gather (a rank without a micro-batch starts every bucket here)
   if (comm_.size() > 1) {  // every rank's sums, added in rank order; the largest gap
     const Json mine = {{"stats", stat_sum}, {"ent", {ent_sum, ent_n}}, {"gap", {gap_sum, gap_n, gap_max}}};
     // JSON writes a NaN or inf as null: it comes back as NaN, so the loop's non-finite check still fires.

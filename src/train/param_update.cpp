@@ -23,7 +23,7 @@ DecayRanges shift(const DecayRanges& d, int64_t lo, int64_t hi) {
 }  // namespace
 
 ParamUpdater::ParamUpdater(const TrainConfig& cfg, Tensor& params, Tensor& grads, DecayRanges decay,
-                           dist::Communicator& comm)
+                           dist::Communicator& comm, const std::vector<int64_t>& grad_ready_offsets)
     : cfg_(cfg), params_(params), grads_(grads), decay_(std::move(decay)), comm_(comm) {
   const int64_t n = params_.numel();
   const bool shard = cfg.zero_stage == 1 && comm.size() > 1;
@@ -32,7 +32,18 @@ ParamUpdater::ParamUpdater(const TrainConfig& cfg, Tensor& params, Tensor& grads
   hi_ = shard ? offsets_[size_t(comm.rank()) + 1] : n;
   shard_decay_ = shift(decay_, lo_, hi_);
   if (cfg.optim == "adamw") adam_ = std::make_unique<AdamW>(hi_ - lo_);
+  if (comm.size() > 1 && cfg.ddp_bucket_cap_mb > 0) {
+    // Without ZeRO the reduce is still a reduce-scatter (then an all-gather in step()), the two
+    // halves of the all-reduce, on 64-element aligned shards.
+    overlap_shards_ = shard ? offsets_ : dist::shard_offsets(n, comm.size());
+    const int64_t bucket = std::max<int64_t>(1, int64_t(cfg.ddp_bucket_cap_mb * 1024 * 1024 / sizeof(float)));
+    overlap_ = std::make_unique<OverlappedGradReduce>(comm, grads_, overlap_shards_, grad_ready_offsets, bucket);
+  }
 }
+
+ParamUpdater::~ParamUpdater() = default;
+
+model::GradReadyObserver* ParamUpdater::overlapped_reduce() { return overlap_.get(); }
 
 double ParamUpdater::step(double lr) {
   const bool sharded = hi_ - lo_ != params_.numel();
@@ -44,16 +55,22 @@ double ParamUpdater::step(double lr) {
     collective();
     sync_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
+  if (overlap_) {
+    overlap_->gradients_complete();  // a no-op when the trainer already completed it
+    sync_s_ += overlap_->seconds();
+    overlap_->new_step();
+    if (!sharded) timed([&] { comm_.all_gather(grads_.f32(), overlap_shards_); });
+  }
   if (sharded) {
     // Each rank needs only the summed gradient of its own shard; the global norm is the sum of
     // the shards' squared norms (one scalar all-reduce), so every rank clips by the same factor.
-    timed([&] { comm_.reduce_scatter_sum(grads_.f32(), offsets_); });
+    if (!overlap_) timed([&] { comm_.reduce_scatter_sum(grads_.f32(), offsets_); });
     double sq = ops_for(g.device()).sum_squares(g);
     timed([&] { comm_.all_reduce_sum(&sq, 1); });
     norm = std::sqrt(sq);
     clip_to_norm(g, norm, cfg_.max_grad_norm);
   } else {
-    if (comm_.size() > 1) timed([&] { comm_.all_reduce_sum(grads_.f32(), grads_.numel()); });
+    if (comm_.size() > 1 && !overlap_) timed([&] { comm_.all_reduce_sum(grads_.f32(), grads_.numel()); });
     // Every rank holds the same summed gradient, so the norm and the clipping agree everywhere.
     norm = clip_grad_norm(grads_, cfg_.max_grad_norm);
   }

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "dist/communicator.h"
+#include "train/grad_reduce.h"
 #include "train/optimizer.h"
 #include "train/train_config.h"
 
@@ -16,8 +17,16 @@ namespace tandem::train {
 class ParamUpdater {
  public:
   // params/grads: the flat buffers trained (the model's, or LoRA adapters'); decay over params.
-  ParamUpdater(const TrainConfig& cfg, Tensor& params, Tensor& grads, DecayRanges decay, dist::Communicator& comm);
-  // Sums grads over ranks, clips, applies one optimizer step at lr; returns the norm before clipping.
+  // grad_ready_offsets: where a backward completes grads (model::Decoder::grad_ready_offsets()),
+  // for the reduce overlapped with the backward (cfg.ddp_bucket_cap_mb > 0 on several ranks).
+  ParamUpdater(const TrainConfig& cfg, Tensor& params, Tensor& grads, DecayRanges decay, dist::Communicator& comm,
+               const std::vector<int64_t>& grad_ready_offsets);
+  ~ParamUpdater();
+  // What the trained model tells of its backward stages (null: the reduce runs in step(), after the
+  // backward, in one piece).
+  model::GradReadyObserver* overlapped_reduce();
+  // Sums grads over ranks (or finishes the overlapped reduce), clips, applies one optimizer step at
+  // lr; returns the norm before clipping.
   double step(double lr);
   // Full (unsharded) AdamW moments for a checkpoint, gathered from every rank (collective: every
   // rank calls it); nullptr with SGD.
@@ -42,6 +51,8 @@ class ParamUpdater {
   double sync_s_ = 0;
   std::unique_ptr<AdamW> adam_;  // over [lo_, hi_)
   std::unique_ptr<AdamW> full_;  // scratch for checkpoints
+  std::unique_ptr<OverlappedGradReduce> overlap_;
+  std::vector<int64_t> overlap_shards_;  // where the overlapped reduce leaves each rank's sums
 };
 
 }  // namespace tandem::train

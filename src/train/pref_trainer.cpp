@@ -148,8 +148,10 @@ StepResult PreferenceAlgorithm::compute_gradients(int64_t) {
     }
     // Each micro-batch's loss is a mean over its pairs; 1/(k ranks) makes the step the mean of
     // those means over micro-batches and ranks.
+    if (m == k - 1) policy_.last_backward_next();
     mean.add(run_loaded(l, 1.0 / double(k * ranks), true));
   }
+  policy_.gradients_complete();  // before the statistics' all-reduce
   const int64_t tokens = mean.tokens;
   mean.all_reduce(comm_);
   StepResult r;

@@ -56,6 +56,7 @@ class SftAlgorithm final : public Algorithm {
     comm_.all_reduce_sum(&global_trained, 1);
     const double inv = global_trained > 0 ? 1.0 / global_trained : 0.0;
     for (auto& mb : mbs) {
+      if (&mb == &mbs.back()) policy_.last_backward_next();
       const int64_t N = mb.batch.N();
       Tensor dl = Tensor::empty({N});
       model::ForwardOptions fo{.recompute = cfg_.recompute};

@@ -3,6 +3,7 @@
 // own keys after calling TrainConfig::for_each_field. The data keys (data::DataConfig) are flat.
 // Not here: a trainer's own keys (loss_type, beta, num_generations, ...).
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <string>
 
@@ -33,6 +34,7 @@ struct TrainConfig {
   std::string save_dtype = "f32";   // f32 | bf16 for the final model
   bool bf16 = false;              // bf16 GEMMs, fp32 master weights and optimizer (docs/engine.md)
   int64_t zero_stage = 1;         // data parallel: 1 shards AdamW state over ranks, 0 replicates it
+  double ddp_bucket_cap_mb = 25;  // data parallel: gradient buckets reduced during the backward (0: after it)
   Json lora;                        // null: full fine-tuning; else model::LoraConfig keys (docs/lora.md)
   std::string adapter_name_or_path;  // a PEFT LoRA folder to continue training (its config is used)
   bool lora_merge = false;          // also write output_dir/merged: the base with the adapters merged
@@ -69,6 +71,7 @@ struct TrainConfig {
     v("save_dtype", save_dtype, "f32 | bf16 for the saved model");
     v("bf16", bf16, "bf16 compute: GEMMs in bf16 with fp32 accumulation; weights, optimizer, norms, softmax stay fp32 (needs AVX512_BF16)");
     v("zero_stage", zero_stage, "data parallel (mpirun): 1 shards optimizer state over ranks, 0 keeps a full copy on each");
+    v("ddp_bucket_cap_mb", ddp_bucket_cap_mb, "data parallel (mpirun): MB of gradients per bucket reduced while the backward runs (0: one reduce after it)");
     v("lora", lora, "LoRA adapters {r, alpha, dropout, target_modules, use_rslora}: only they train (unset: all weights)");
     v("adapter_name_or_path", adapter_name_or_path, "PEFT LoRA adapter folder to continue training");
     v("lora_merge", lora_merge, "with LoRA, also write output_dir/merged (an HF folder with the adapters merged)");
@@ -101,6 +104,8 @@ struct TrainConfig {
     need(save_steps >= 0, "save_steps", "must be >= 0");
     need(save_total_limit >= 0, "save_total_limit", "must be >= 0");
     need(zero_stage == 0 || zero_stage == 1, "zero_stage", cat("expected 0 or 1, got ", zero_stage));
+    need(std::isfinite(ddp_bucket_cap_mb) && ddp_bucket_cap_mb >= 0, "ddp_bucket_cap_mb",
+         cat("expected a number of MB >= 0, got ", ddp_bucket_cap_mb));
     need(save_dtype == "f32" || save_dtype == "bf16", "save_dtype", cat("expected f32 or bf16, got '", save_dtype, "'"));
     if (!lora.is_null()) model::LoraConfig::from_json(lora, "lora", "the run's config");
     need(lora.is_null() || adapter_name_or_path.empty(), "adapter_name_or_path",

@@ -134,7 +134,15 @@ int run_training(const TrainConfig& cfg, const Json& resolved, const std::string
   attach_lora(cfg, policy);
   apply_compute_dtype(cfg, policy);
   // What trains: the base weights, or only the adapters under LoRA (optimizer state scales with r).
-  ParamUpdater updater(cfg, policy.trainable_params(), policy.trainable_grads(), decay_ranges(policy), comm);
+  ParamUpdater updater(cfg, policy.trainable_params(), policy.trainable_grads(), decay_ranges(policy), comm,
+                       policy.grad_ready_offsets());
+  // The policy tells the updater's overlapped reduce (if any) where its backward stands, for as
+  // long as the updater lives.
+  struct ObserverScope {
+    model::Decoder& d;
+    ~ObserverScope() { d.set_grad_observer(nullptr); }
+  } observer_scope{policy};
+  policy.set_grad_observer(updater.overlapped_reduce());
 
   TrainerState state;
   const std::string resume = resolve_checkpoint(cfg.output_dir, cfg.resume_from_checkpoint);
@@ -170,6 +178,8 @@ int run_training(const TrainConfig& cfg, const Json& resolved, const std::string
     const double lr = lr_at(sched, state.step);
     policy.zero_grad();
     StepResult r = algo.compute_gradients(state.step);
+    // Before any other collective: every rank starts the gradient buckets it has not started yet.
+    policy.gradients_complete();
     // Each rank's loss is its share of the globally normalised loss; tokens are counted per rank.
     // The stop flag travels with them so every rank stops after the same step.
     double sums[3] = {r.loss, double(r.tokens), double(g_stop_signal != 0)};

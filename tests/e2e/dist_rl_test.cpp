@@ -153,6 +153,22 @@ TEST(DistRl, ThreeRanksWithARankWithoutPrompts) {
   EXPECT_LT(max_rel_diff(r.weights("one"), r.weights("three")), 1e-6);
 }
 
+// 3 ranks and a mini-batch of 2 micro-batches: one rank has no backward in a step, yet starts every
+// gradient bucket (of 131 floats, reduced during the others' backward) in the same order.
+TEST(DistRl, ARankWithoutABackwardStillReducesEveryBucket) {
+  RlDistRun r;
+  const std::string shape =
+      "num_generations=2 train_batch_size=2 ppo_epochs=1 num_mini_batches=1 per_device_train_batch_size=2 max_steps=3 "
+      "optim=sgd learning_rate=0.05 ddp_bucket_cap_mb=0.0005";
+  std::string out;
+  ASSERT_EQ(testing::run_command(r.cmd(1, "grpo", "one", shape), &out), 0) << out;
+  const std::string three = r.cmd(2, "grpo", "three", shape);
+  ASSERT_EQ(testing::run_command(std::string("TANDEM_DIST_TIMEOUT_S=60 mpirun --allow-run-as-root --oversubscribe -np 3 ") +
+                                     three.substr(three.find(testing::tandem_binary())), &out), 0) << out;
+  expect_same_metrics(r.metrics("one"), r.metrics("three"), "3 ranks, one without a backward");
+  EXPECT_LT(max_rel_diff(r.weights("one"), r.weights("three")), 1e-6);
+}
+
 // Killed after step 3, resumed from checkpoint-2 (inside rollout batch 1, whose batch in flight the
 // checkpoint holds): on 2 ranks bit for bit, on 1 rank to 1e-6.
 TEST(DistRl, TwoRankCheckpointResumesOnTwoAndOneRanks) {

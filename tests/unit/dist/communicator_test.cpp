@@ -1,10 +1,12 @@
 // dist::Communicator under `mpirun --allow-run-as-root -np 3` (the test binary runs itself): sums of
 // reduce-scatter and all-reduce over a buffer that spans several of the communicator's chunks and
 // shard bounds that do not fall on chunk bounds, all-gather, and all-gather of bytes of unequal
-// sizes (one rank empty). Values are small integers, so every sum is exact whatever the order.
+// sizes (one rank empty), and non-blocking reduce-scatters of buckets in flight together. Values are small integers, so every sum is exact whatever the order.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <memory>
 #include <filesystem>
 
 #include "core/error.h"
@@ -50,6 +52,24 @@ TEST(CommunicatorWorker, Collectives) {
   bad = 0;
   for (int64_t i = 0; i < n; ++i) bad += g[size_t(i)] != float(3 * (i % 997) + 3);
   EXPECT_EQ(bad, 0) << "all_reduce_sum on rank " << r;
+
+  // Several reduce-scatters in flight at once (the gradient buckets of an overlapped backward):
+  // started from the end of the buffer towards its start, one spanning two chunks, one in which
+  // rank 0 owns nothing; polled with test() while "computing", then waited for.
+  for (int64_t i = 0; i < n; ++i) g[size_t(i)] = value(i, r);
+  const std::vector<std::pair<int64_t, int64_t>> buckets = {
+      {n - 1000, n}, {off[1] + 10, n - 1000}, {off[1] - 3, off[1] + 10}, {0, off[1] - 3}};
+  std::vector<std::unique_ptr<dist::PendingCollective>> pending;
+  for (auto [b, e] : buckets) {
+    std::vector<int64_t> parts(off.size());
+    for (size_t q = 0; q < off.size(); ++q) parts[q] = std::clamp(off[q], b, e) - b;
+    pending.push_back(c.start_reduce_scatter_sum(g.data() + b, parts));
+    for (auto& p : pending) p->test();
+  }
+  for (auto& p : pending) p->wait();
+  bad = 0;
+  for (int64_t i = off[size_t(r)]; i < off[size_t(r) + 1]; ++i) bad += g[size_t(i)] != float(3 * (i % 997) + 3);
+  EXPECT_EQ(bad, 0) << "start_reduce_scatter_sum in buckets on rank " << r;
 
   const std::string mine = r == 1 ? std::string() : std::string(size_t(100 + 7 * r), char('a' + r));
   const auto all = c.all_gather_bytes(mine);
