@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Issue 11's benchmark: `tandem sft` as 2 ranks x 1 thread (mpirun) against 1 rank x 2 threads.
+"""Issue 11's benchmark: `tandem sft` as 2 ranks x 1 thread (mpirun) against 1 rank x 2 threads,
+and 2 ranks with the gradient reduced during the backward (buckets, the default) against after it.
 
 Owns: running the two configurations alternately on the same global batch and reading back what
 each did. Both train the same model folder on the same pre-tokenized JSONL (GLOBAL sequences of
@@ -61,13 +62,13 @@ def prepare(work, global_batch, steps, seq):
     return model, data
 
 
-def command(ranks, model, data, out, a):
+def command(ranks, model, data, out, a, extra=()):
     per_rank = a.global_batch // ranks
     timed = ["/usr/bin/time", "-f", PEAK_TAG + " %M", TANDEM, "--threads", str(2 // ranks), "sft"]
     keys = [f"model_name_or_path={model}", f"train_file={data}", f"output_dir={out}", f"max_steps={a.steps}",
             f"per_device_train_batch_size={per_rank}", f"max_length={a.seq}", "learning_rate=1e-5",
             "lr_scheduler_type=constant", "weight_decay=0.01", "max_grad_norm=1.0", "logging_steps=1", "seed=42"]
-    keys += shlex.split(a.extra)
+    keys += shlex.split(a.extra) + list(extra)
     mpi = ["mpirun", "--allow-run-as-root", "-np", str(ranks)] if ranks > 1 else []
     return mpi + timed + keys
 
@@ -122,15 +123,18 @@ def main():
         raise SystemExit(f"build Tandem first ({TANDEM} missing)")
     os.makedirs(a.work, exist_ok=True)
     model, data = prepare(a.work, a.global_batch, a.steps, a.seq)
-    configs = {"1 rank x 2 threads": 1, "2 ranks x 1 thread": 2}
+    # The 2-rank runs with the gradient reduced in buckets during the backward (the default) and in
+    # one piece after it.
+    configs = {"1 rank x 2 threads": (1, ()), "2 ranks x 1 thread": (2, ()),
+               "2 ranks x 1 thread, reduce after backward": (2, ("ddp_bucket_cap_mb=0",))}
     rows = {k: [] for k in configs}
     print(f"dist_sft_compare: SmolLM2-135M shape, {a.steps} steps x {a.global_batch} x {a.seq} tokens (global), "
           f"{a.runs} runs after {a.warmup} warm-up; {cpu_name()}, {os.cpu_count()} cores, commit {commit()}")
     print(f"load average before: {os.getloadavg()[0]:.2f}", flush=True)
     for i in range(a.warmup + a.runs):
-        for name, ranks in configs.items():
-            out = os.path.join(a.work, f"out-{ranks}")
-            r = run_once(command(ranks, model, data, out, a), out, os.path.join(a.work, f"log-{ranks}.txt"))
+        for k, (name, (ranks, extra)) in enumerate(configs.items()):
+            out = os.path.join(a.work, f"out-{k}")
+            r = run_once(command(ranks, model, data, out, a, extra), out, os.path.join(a.work, f"log-{k}.txt"))
             tag = "warm-up" if i < a.warmup else f"run {i - a.warmup + 1}"
             print(f"{tag} {name}: step {r['step_s']:.2f} s, sync {r['sync_s']:.2f} s, train {', '.join(f'{t:.0f}' for t in r['train_mb'])} MB, peak "
                   f"{', '.join(f'{p:.0f}' for p in r['peaks'])} MB, wall {r['wall']:.1f} s", flush=True)
@@ -151,7 +155,9 @@ def main():
     p = one["params"] or two["params"]
     print(f"\nparameters {p}; a ring all-reduce moves 2 (N-1)/N x 4 B x P = {2 * 0.5 * 4 * p / 1e6:.0f} MB per rank and step at N = 2")
     drift = max(abs(x - y) / max(abs(x), 1e-12) for x, y in zip(one["loss"], two["loss"]))
-    print(f"largest relative loss difference between the two (same global batch): {drift:.2e}")
+    print(f"largest relative loss difference between 1 and 2 ranks (same global batch): {drift:.2e}")
+    after = rows["2 ranks x 1 thread, reduce after backward"][-1]
+    print(f"losses of the 2-rank runs with the reduce during and after the backward identical: {after['loss'] == two['loss']}")
 
 
 if __name__ == "__main__":
