@@ -43,6 +43,9 @@ class SingleProcess final : public Communicator {
     return std::make_unique<Finished>();
   }
   void all_gather(float*, const std::vector<int64_t>&) override {}
+  void gather_to(int, const float* mine, float* all, const std::vector<int64_t>& offsets) override {
+    if (all != mine) std::copy_n(mine, offsets.back(), all);
+  }
   void broadcast(void*, int64_t, int) override {}
   std::vector<std::string> all_gather_bytes(const std::string& mine) override { return {mine}; }
   void barrier() override {}
@@ -94,6 +97,29 @@ class Mpi final : public Communicator {
     check_offsets(offsets, "all_gather");
     for_each_chunk(offsets, [&](int64_t c0, const std::vector<int>& counts, const std::vector<int>& displs) {
       all_gather_chunk(data + c0, counts, displs, MPI_FLOAT);
+    });
+  }
+
+  void gather_to(int root, const float* mine, float* all, const std::vector<int64_t>& offsets) override {
+    check_offsets(offsets, "gather");
+    const int64_t lo = offsets[size_t(rank_)];
+    for_each_chunk(offsets, [&](int64_t c0, const std::vector<int>& counts, const std::vector<int>& displs) {
+      // This rank's part of the chunk, in its shard.
+      const int n = counts[size_t(rank_)];
+      const float* part = n > 0 ? mine + (c0 + displs[size_t(rank_)] - lo) : mine;
+      MPI_Request req;
+      if (rank_ == root) {
+        float* chunk = all + c0;
+        if (n > 0 && part != chunk + displs[size_t(rank_)]) std::copy_n(part, n, chunk + displs[size_t(rank_)]);
+        check(MPI_Igatherv(MPI_IN_PLACE, 0, MPI_FLOAT, chunk, counts.data(), displs.data(), MPI_FLOAT, root,
+                           MPI_COMM_WORLD, &req),
+              "gather");
+      } else {
+        check(MPI_Igatherv(part, n, MPI_FLOAT, nullptr, nullptr, nullptr, MPI_FLOAT, root,
+                           MPI_COMM_WORLD, &req),
+              "gather");
+      }
+      wait(req, "gather");
     });
   }
 

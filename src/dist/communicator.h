@@ -45,6 +45,9 @@ class Communicator {
   virtual std::unique_ptr<PendingCollective> start_reduce_scatter_sum(float* data, const std::vector<int64_t>& offsets) = 0;
   // In place: rank r owns data[offsets[r], offsets[r+1]); afterwards every rank holds every shard.
   virtual void all_gather(float* data, const std::vector<int64_t>& offsets) = 0;
+  // Rank r sends its shard mine (offsets[r + 1] - offsets[r] elements); root receives every shard
+  // into all (offsets.back() elements; null on the other ranks, which hold no full copy).
+  virtual void gather_to(int root, const float* mine, float* all, const std::vector<int64_t>& offsets) = 0;
   virtual void broadcast(void* data, int64_t bytes, int root) = 0;
   // Every rank's bytes, in rank order, on every rank; the ranks' sizes may differ. How ranks that
   // each made a part of a result (sampled sequences, statistics) share the whole of it.

@@ -87,15 +87,18 @@ double ParamUpdater::step(double lr) {
 
 const AdamW* ParamUpdater::gathered_adam() {
   if (!adam_) return nullptr;
-  if (hi_ - lo_ == params_.numel()) return adam_.get();
-  const int64_t n = params_.numel();
-  if (!full_) full_ = std::make_unique<AdamW>(n);
-  std::memcpy(full_->m().f32() + lo_, adam_->m().f32(), size_t(hi_ - lo_) * sizeof(float));
-  std::memcpy(full_->v().f32() + lo_, adam_->v().f32(), size_t(hi_ - lo_) * sizeof(float));
-  comm_.all_gather(full_->m().f32(), offsets_);
-  comm_.all_gather(full_->v().f32(), offsets_);
+  if (hi_ - lo_ == params_.numel()) return comm_.rank() == 0 ? adam_.get() : nullptr;
+  const bool root = comm_.rank() == 0;
+  if (root && !full_) full_ = std::make_unique<AdamW>(params_.numel());
+  comm_.gather_to(0, adam_->m().f32(), root ? full_->m().f32() : nullptr, offsets_);
+  comm_.gather_to(0, adam_->v().f32(), root ? full_->v().f32() : nullptr, offsets_);
+  if (!root) return nullptr;
   full_->set_steps(adam_->steps());
   return full_.get();
+}
+
+void ParamUpdater::release_gathered() {
+  if (hi_ - lo_ != params_.numel()) full_.reset();
 }
 
 AdamW* ParamUpdater::full_adam_for_loading() {

@@ -28,9 +28,11 @@ class ParamUpdater {
   // Sums grads over ranks (or finishes the overlapped reduce), clips, applies one optimizer step at
   // lr; returns the norm before clipping.
   double step(double lr);
-  // Full (unsharded) AdamW moments for a checkpoint, gathered from every rank (collective: every
-  // rank calls it); nullptr with SGD.
+  // Full (unsharded) AdamW moments for a checkpoint, gathered from every rank onto rank 0 only
+  // (collective: every rank calls it; the others send their shard and hold no full copy). On rank
+  // 0 the moments; nullptr on the other ranks and with SGD. release_gathered() frees them.
   const AdamW* gathered_adam();
+  void release_gathered();
   // Loads full moments (every rank reads the same checkpoint) and keeps this rank's shard.
   AdamW* full_adam_for_loading();
   void finish_loading();

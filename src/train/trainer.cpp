@@ -157,8 +157,9 @@ int run_training(const TrainConfig& cfg, const Json& resolved, const std::string
   }
   auto checkpoint = [&] {
     state.algorithm = algo.state();
-    const AdamW* adam = updater.gathered_adam();  // collective
+    const AdamW* adam = updater.gathered_adam();  // collective; the full moments exist on rank 0 only
     if (lead) last_checkpoint = save_checkpoint(cfg.output_dir, policy, adam, state, resolved, cfg.save_total_limit);
+    updater.release_gathered();
     comm.barrier();  // no rank runs ahead of a checkpoint it may be asked to resume from
   };
   std::unique_ptr<RunLog> log;

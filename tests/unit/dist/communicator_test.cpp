@@ -1,7 +1,8 @@
 // dist::Communicator under `mpirun --allow-run-as-root -np 3` (the test binary runs itself): sums of
 // reduce-scatter and all-reduce over a buffer that spans several of the communicator's chunks and
 // shard bounds that do not fall on chunk bounds, all-gather, and all-gather of bytes of unequal
-// sizes (one rank empty), and non-blocking reduce-scatters of buckets in flight together. Values are small integers, so every sum is exact whatever the order.
+// sizes (one rank empty), non-blocking reduce-scatters of buckets in flight together, and a
+// gather onto one rank. Values are small integers, so every sum is exact whatever the order.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -70,6 +71,19 @@ TEST(CommunicatorWorker, Collectives) {
   bad = 0;
   for (int64_t i = off[size_t(r)]; i < off[size_t(r) + 1]; ++i) bad += g[size_t(i)] != float(3 * (i % 997) + 3);
   EXPECT_EQ(bad, 0) << "start_reduce_scatter_sum in buckets on rank " << r;
+
+  // Gather onto one rank (rank 1, so that the root's shard is neither first nor last): each rank
+  // sends its shard from a buffer of the shard's size; only the root holds the whole.
+  std::vector<float> shard(size_t(off[size_t(r) + 1] - off[size_t(r)]));
+  for (size_t i = 0; i < shard.size(); ++i) shard[i] = value(off[size_t(r)] + int64_t(i), r);
+  std::vector<float> whole(r == 1 ? size_t(n) : 0, -1.f);
+  c.gather_to(1, shard.data(), r == 1 ? whole.data() : nullptr, off);
+  if (r == 1) {
+    bad = 0;
+    for (int q = 0; q < 3; ++q)
+      for (int64_t i = off[size_t(q)]; i < off[size_t(q) + 1]; ++i) bad += whole[size_t(i)] != value(i, q);
+    EXPECT_EQ(bad, 0) << "gather_to on the root";
+  }
 
   const std::string mine = r == 1 ? std::string() : std::string(size_t(100 + 7 * r), char('a' + r));
   const auto all = c.all_gather_bytes(mine);
