@@ -113,16 +113,22 @@ std::string nearest_key(const FieldMap& fields, const std::string& key) {
   size_t longest = 0;
   for (const auto& [k, f] : fields) longest = std::max(longest, k.size());
   if (key.size() > 2 * longest + 8) return {};
-  auto dist = [](const std::string& a, const std::string& b) {
+  // The edit distance, or `bound` as soon as it cannot be below it (a row's minimum never falls
+  // from one row to the next).
+  auto dist = [](const std::string& a, const std::string& b, size_t bound) {
     std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
     for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
     for (size_t i = 1; i <= a.size(); ++i) {
       cur[0] = i;
-      for (size_t j = 1; j <= b.size(); ++j)
+      size_t row_min = i;
+      for (size_t j = 1; j <= b.size(); ++j) {
         cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+        row_min = std::min(row_min, cur[j]);
+      }
+      if (row_min >= bound) return bound;
       std::swap(prev, cur);
     }
-    return prev[b.size()];
+    return std::min(prev[b.size()], bound);
   };
   std::string best;
   size_t best_d = std::numeric_limits<size_t>::max();
@@ -130,7 +136,7 @@ std::string nearest_key(const FieldMap& fields, const std::string& key) {
     // The distance is at least the difference in length: no need to compute it then.
     const size_t gap = k.size() > key.size() ? k.size() - key.size() : key.size() - k.size();
     if (gap >= best_d) continue;
-    const size_t d = dist(key, k);
+    const size_t d = dist(key, k, best_d);
     if (d < best_d) best_d = d, best = k;
   }
   return best;

@@ -103,8 +103,11 @@ TEST(ConfigFields, HugeUnknownKeyIsRefusedQuicklyAndShortly) {
   EXPECT_NE(e.find("(1048576 bytes)"), std::string::npos) << e.substr(0, 300);
   EXPECT_EQ(e.find("did you mean"), std::string::npos);
   EXPECT_LT(e.size(), 400u);
-  // A plausible typo still gets its hint.
+  // A plausible typo still gets its hint, nearest first whatever the order of the keys.
   EXPECT_EQ(nearest_key(f, "max_stepss"), "max_steps");
+  EXPECT_EQ(nearest_key(f, "optim.learnig_rat"), "optim.learning_rate");
+  EXPECT_EQ(nearest_key(f, "packng"), "packing");
+  EXPECT_EQ(nearest_key(f, "optim.warmup_step"), "optim.warmup_steps");
 }
 
 }  // namespace
