@@ -88,16 +88,14 @@ class Mpi final : public Communicator {
 
   std::unique_ptr<PendingCollective> start_reduce_scatter_sum(float* data, const std::vector<int64_t>& offsets) override {
     check_offsets(offsets, "reduce_scatter");
-    auto p = std::make_unique<PendingReduceScatter>(*this, data, offsets);
+    auto p = std::make_unique<PendingReduceScatter<float>>(*this, data, offsets, MPI_FLOAT);
     p->test();  // starts the first chunk
     return p;
   }
 
   void all_gather(float* data, const std::vector<int64_t>& offsets) override {
     check_offsets(offsets, "all_gather");
-    for_each_chunk(offsets, [&](int64_t c0, const std::vector<int>& counts, const std::vector<int>& displs) {
-      all_gather_chunk(data + c0, counts, displs, MPI_FLOAT);
-    });
+    all_gather_chunks(data, offsets, MPI_FLOAT);
   }
 
   void gather_to(int root, const float* mine, float* all, const std::vector<int64_t>& offsets) override {
@@ -200,22 +198,14 @@ class Mpi final : public Communicator {
   }
 
   template <class T>
-  void reduce_scatter_chunk(T* chunk, const std::vector<int>& counts, const std::vector<int>& displs,
-                            MPI_Datatype type) {
-    std::vector<T> mine(static_cast<size_t>(counts[static_cast<size_t>(rank_)]));
-    MPI_Request req;
-    check(MPI_Ireduce_scatter(chunk, mine.data(), counts.data(), type, MPI_SUM, MPI_COMM_WORLD, &req), "reduce_scatter");
-    wait(req, "reduce_scatter");
-    std::copy(mine.begin(), mine.end(), chunk + displs[size_t(rank_)]);
-  }
-
-  template <class T>
-  void all_gather_chunk(T* chunk, const std::vector<int>& counts, const std::vector<int>& displs, MPI_Datatype type) {
-    MPI_Request req;
-    check(MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, chunk, counts.data(), displs.data(), type,
-                          MPI_COMM_WORLD, &req),
-          "all_gather");
-    wait(req, "all_gather");
+  void all_gather_chunks(T* data, const std::vector<int64_t>& offsets, MPI_Datatype type) {
+    for_each_chunk(offsets, [&](int64_t c0, const std::vector<int>& counts, const std::vector<int>& displs) {
+      MPI_Request req;
+      check(MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, data + c0, counts.data(), displs.data(), type,
+                            MPI_COMM_WORLD, &req),
+            "all_gather");
+      wait(req, "all_gather");
+    });
   }
 
   // A reduce-scatter then an all-gather (the ring all-reduce's two halves): each slice is summed
@@ -223,11 +213,9 @@ class Mpi final : public Communicator {
   // for the communication volume of a ring all-reduce.
   template <class T>
   void all_reduce(T* data, int64_t n, MPI_Datatype type) {
-    for_each_chunk(shard_offsets(n, size_, 16), [&](int64_t c0, const std::vector<int>& counts,
-                                                     const std::vector<int>& displs) {
-      reduce_scatter_chunk(data + c0, counts, displs, type);
-      all_gather_chunk(data + c0, counts, displs, type);
-    });
+    const auto shards = shard_offsets(n, size_, 16);
+    PendingReduceScatter<T>(*this, data, shards, type).wait();
+    all_gather_chunks(data, shards, type);
   }
 
   void check(int rc, const char* what) {
@@ -263,10 +251,11 @@ class Mpi final : public Communicator {
 
   // A reduce-scatter in chunks of kChunk elements, one chunk in flight at a time (libnbc's
   // temporaries stay at twice a chunk); each test() finishes what arrived and starts the next.
+  template <class T>
   class PendingReduceScatter final : public PendingCollective {
    public:
-    PendingReduceScatter(Mpi& mpi, float* data, const std::vector<int64_t>& offsets)
-        : mpi_(mpi), data_(data), offsets_(offsets) {}
+    PendingReduceScatter(Mpi& mpi, T* data, const std::vector<int64_t>& offsets, MPI_Datatype type)
+        : mpi_(mpi), data_(data), offsets_(offsets), type_(type) {}
     ~PendingReduceScatter() override {
       // Abandoning a collective other ranks take part in would hang them: finish it.
       if (req_ != MPI_REQUEST_NULL) wait();
@@ -283,7 +272,7 @@ class Mpi final : public Communicator {
         const int64_t c1 = std::min(n, c0_ + kChunk);
         chunk_parts(offsets_, c0_, c1, counts_, displs_);
         mine_.resize(size_t(counts_[size_t(mpi_.rank_)]));
-        mpi_.check(MPI_Ireduce_scatter(data_ + c0_, mine_.data(), counts_.data(), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &req_),
+        mpi_.check(MPI_Ireduce_scatter(data_ + c0_, mine_.data(), counts_.data(), type_, MPI_SUM, MPI_COMM_WORLD, &req_),
                    "reduce_scatter");
       }
     }
@@ -293,12 +282,13 @@ class Mpi final : public Communicator {
 
    private:
     Mpi& mpi_;
-    float* data_;
+    T* data_;
     std::vector<int64_t> offsets_;
+    MPI_Datatype type_;
     int64_t c0_ = 0;
     MPI_Request req_ = MPI_REQUEST_NULL;
     std::vector<int> counts_, displs_;
-    std::vector<float> mine_;
+    std::vector<T> mine_;
   };
 
   [[noreturn]] void die(const std::string& what) {

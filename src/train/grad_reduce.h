@@ -45,7 +45,6 @@ class OverlappedGradReduce final : public model::GradReadyObserver {
   // sum over ranks. Once per step: later calls do nothing until new_step().
   void gradients_complete() override;
 
-  size_t num_buckets() const { return plan_.ranges.size(); }
   // Seconds this step spent in communication calls (starting, polling, waiting).
   double seconds() const { return seconds_; }
   // After the step's update has used the sums: the next backwards belong to the next step.

@@ -140,36 +140,35 @@ TEST(DistRl, HybridsTwoRanksEqualOneRank) {
     expect_two_ranks_equal_one(r, algo, cat("optim=sgd learning_rate=0.05", algo == "relift" ? " sft_data_size=2 success_threshold=0.9" : ""));
 }
 
+// GRPO with `shape` on 3 ranks against one process: the same metrics (every step a first
+// mini-batch, so the losses are compared to an absolute 1e-6) and weights. A collective that a
+// rank misses ends the 3-rank job within 60 s instead of hanging the test.
+void expect_three_ranks_equal_one(const RlDistRun& r, const std::string& shape, const std::string& what) {
+  std::string out;
+  ASSERT_EQ(testing::run_command(r.cmd(1, "grpo", "one", shape), &out), 0) << out;
+  const std::string three = r.cmd(2, "grpo", "three", shape);
+  ASSERT_EQ(testing::run_command(std::string("TANDEM_DIST_TIMEOUT_S=60 mpirun --allow-run-as-root --oversubscribe -np 3 ") +
+                                     three.substr(three.find(testing::tandem_binary())), &out), 0) << out;
+  expect_same_metrics(r.metrics("one"), r.metrics("three"), what, 1e-6);
+  EXPECT_LT(max_rel_diff(r.weights("one"), r.weights("three")), 1e-6) << what;
+}
+
 // 3 ranks, 2 prompts of 3 samples in micro-batches of 2: one rank samples nothing and each trains
 // one micro-batch; the gathered batch (ranks sending 0 and unequal sizes) still makes the update.
 TEST(DistRl, ThreeRanksWithARankWithoutPrompts) {
   RlDistRun r;
-  const std::string shape =
-      "num_generations=3 train_batch_size=2 ppo_epochs=1 num_mini_batches=1 per_device_train_batch_size=2 max_steps=3 "
-      "optim=sgd learning_rate=0.05";
-  std::string out;
-  ASSERT_EQ(testing::run_command(r.cmd(1, "grpo", "one", shape), &out), 0) << out;
-  const std::string three = r.cmd(2, "grpo", "three", shape);
-  ASSERT_EQ(testing::run_command(std::string("mpirun --allow-run-as-root --oversubscribe -np 3 ") +
-                                     three.substr(three.find(testing::tandem_binary())), &out), 0) << out;
-  expect_same_metrics(r.metrics("one"), r.metrics("three"), "3 ranks", 1e-6);
-  EXPECT_LT(max_rel_diff(r.weights("one"), r.weights("three")), 1e-6);
+  expect_three_ranks_equal_one(
+      r, "num_generations=3 train_batch_size=2 ppo_epochs=1 num_mini_batches=1 per_device_train_batch_size=2 "
+         "max_steps=3 optim=sgd learning_rate=0.05", "3 ranks");
 }
 
 // 3 ranks and a mini-batch of 2 micro-batches: one rank has no backward in a step, yet starts every
 // gradient bucket (of 131 floats, reduced during the others' backward) in the same order.
 TEST(DistRl, ARankWithoutABackwardStillReducesEveryBucket) {
   RlDistRun r;
-  const std::string shape =
-      "num_generations=2 train_batch_size=2 ppo_epochs=1 num_mini_batches=1 per_device_train_batch_size=2 max_steps=3 "
-      "optim=sgd learning_rate=0.05 ddp_bucket_cap_mb=0.0005";
-  std::string out;
-  ASSERT_EQ(testing::run_command(r.cmd(1, "grpo", "one", shape), &out), 0) << out;
-  const std::string three = r.cmd(2, "grpo", "three", shape);
-  ASSERT_EQ(testing::run_command(std::string("TANDEM_DIST_TIMEOUT_S=60 mpirun --allow-run-as-root --oversubscribe -np 3 ") +
-                                     three.substr(three.find(testing::tandem_binary())), &out), 0) << out;
-  expect_same_metrics(r.metrics("one"), r.metrics("three"), "3 ranks, one without a backward", 1e-6);
-  EXPECT_LT(max_rel_diff(r.weights("one"), r.weights("three")), 1e-6);
+  expect_three_ranks_equal_one(
+      r, "num_generations=2 train_batch_size=2 ppo_epochs=1 num_mini_batches=1 per_device_train_batch_size=2 "
+         "max_steps=3 optim=sgd learning_rate=0.05 ddp_bucket_cap_mb=0.0005", "3 ranks, one without a backward");
 }
 
 // Killed after step 3, resumed from checkpoint-2 (inside rollout batch 1, whose batch in flight the
