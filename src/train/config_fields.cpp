@@ -130,8 +130,11 @@ std::string nearest_key(const FieldMap& fields, const std::string& key) {
     }
     return std::min(prev[b.size()], bound);
   };
+  // Only a plausible typo gets a hint: "did you mean 'lr'?" for a key that shares nothing with
+  // it misleads. The bound also lets the distance stop after a few rows for most keys.
+  const size_t limit = std::max<size_t>(2, key.size() / 3);
   std::string best;
-  size_t best_d = std::numeric_limits<size_t>::max();
+  size_t best_d = limit + 1;
   for (const auto& [k, f] : fields) {
     // The distance is at least the difference in length: no need to compute it then.
     const size_t gap = k.size() > key.size() ? k.size() - key.size() : key.size() - k.size();

@@ -108,6 +108,11 @@ TEST(ConfigFields, HugeUnknownKeyIsRefusedQuicklyAndShortly) {
   EXPECT_EQ(nearest_key(f, "optim.learnig_rat"), "optim.learning_rate");
   EXPECT_EQ(nearest_key(f, "packng"), "packing");
   EXPECT_EQ(nearest_key(f, "optim.warmup_step"), "optim.warmup_steps");
+  // A key that is no typo of any known one gets no hint.
+  EXPECT_EQ(nearest_key(f, "xyzzy_plugh"), "");
+  EXPECT_EQ(nearest_key(f, "q"), "");
+  const std::string e2 = error_of([&] { apply_override(f, "colour_scheme=dark", "argv[2]"); });
+  EXPECT_EQ(e2.find("did you mean"), std::string::npos) << e2;
 }
 
 }  // namespace
