@@ -1,6 +1,7 @@
 #include "train/config_fields.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 
@@ -135,10 +136,22 @@ std::string nearest_key(const FieldMap& fields, const std::string& key) {
   const size_t limit = std::max<size_t>(2, key.size() / 3);
   std::string best;
   size_t best_d = limit + 1;
+  // Each edit changes at most one character of either string, so the distance is at least the
+  // number of characters one string has that the other lacks (counted by the low 5 bits, which
+  // only lowers that count): most keys are ruled out by this before any distance is computed.
+  std::array<size_t, 32> key_chars{};
+  for (const char c : key) ++key_chars[size_t(c) & 31];
   for (const auto& [k, f] : fields) {
-    // The distance is at least the difference in length: no need to compute it then.
     const size_t gap = k.size() > key.size() ? k.size() - key.size() : key.size() - k.size();
     if (gap >= best_d) continue;
+    std::array<size_t, 32> left = key_chars;
+    size_t only_in_k = 0;
+    for (const char c : k) {
+      size_t& n = left[size_t(c) & 31];
+      n > 0 ? void(--n) : void(++only_in_k);
+    }
+    const size_t only_in_key = key.size() - (k.size() - only_in_k);
+    if (std::max(only_in_k, only_in_key) >= best_d) continue;
     const size_t d = dist(key, k, best_d);
     if (d < best_d) best_d = d, best = k;
   }

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
+#include <limits>
+#include <random>
 
 #include "testing/testing.h"
 
@@ -113,6 +116,60 @@ TEST(ConfigFields, HugeUnknownKeyIsRefusedQuicklyAndShortly) {
   EXPECT_EQ(nearest_key(f, "q"), "");
   const std::string e2 = error_of([&] { apply_override(f, "colour_scheme=dark", "argv[2]"); });
   EXPECT_EQ(e2.find("did you mean"), std::string::npos) << e2;
+}
+
+// The plain edit distance, every cell: the reference the pruned search must agree with.
+size_t levenshtein(const std::string& a, const std::string& b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i)
+    for (size_t j = 1; j <= b.size(); ++j)
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+  return d[a.size()][b.size()];
+}
+
+// Keys one to four random edits away from a known key, and random strings: the hint is a key at
+// the smallest distance whenever that distance is at most max(2, length / 3), and none otherwise.
+TEST(ConfigFields, HintIsTheNearestKeyWithinTheTypoBound) {
+  RunConfig r;
+  auto f = fields_of(r);
+  std::vector<std::string> known;
+  for (const auto& [k, v] : f) known.push_back(k);
+  std::mt19937 rng(7);
+  const std::string alphabet = "abcdefghijklmnopqrstuvwxyz_.0123456789";
+  auto pick = [&](size_t n) { return size_t(rng() % n); };
+  size_t hinted = 0, silent = 0;
+  for (int trial = 0; trial < 3000; ++trial) {
+    std::string key;
+    if (trial % 4 == 3) {
+      for (size_t n = 1 + pick(30); n > 0; --n) key += alphabet[pick(alphabet.size())];
+    } else {
+      key = known[pick(known.size())];
+      for (size_t edits = 1 + pick(4); edits > 0; --edits) {
+        const size_t at = pick(key.size() + 1);
+        const char c = alphabet[pick(alphabet.size())];
+        switch (pick(3)) {
+          case 0: key.insert(at, 1, c); break;
+          case 1: if (at < key.size()) key.erase(at, 1); break;
+          default: if (at < key.size()) key[at] = c;
+        }
+      }
+    }
+    size_t best = std::numeric_limits<size_t>::max();
+    for (const auto& k : known) best = std::min(best, levenshtein(key, k));
+    const std::string got = nearest_key(f, key);
+    if (best <= std::max<size_t>(2, key.size() / 3)) {
+      ASSERT_FALSE(got.empty()) << key;
+      EXPECT_EQ(levenshtein(key, got), best) << key << " -> " << got;
+      ++hinted;
+    } else {
+      EXPECT_EQ(got, "") << key << " (nearest at " << best << ")";
+      ++silent;
+    }
+  }
+  EXPECT_GT(hinted, 1000u);
+  EXPECT_GT(silent, 500u);
 }
 
 }  // namespace
