@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -26,8 +27,9 @@ JsonlIndex::JsonlIndex(const std::string& path) : path_(path) {
     throw Error("data", cat("'", path, "' is not a readable file"));
   }
   file_bytes_ = uint64_t(st.st_size);
-  // One pass with a fixed buffer: the start of each line and whether it holds anything.
-  std::vector<char> buf(size_t(1) << 20);
+  // One pass with a fixed buffer: the start of each line and whether it holds anything. A small
+  // file gets a small buffer (a megabyte zeroed for a few lines dominated the index of one).
+  std::vector<char> buf(size_t(std::clamp<uint64_t>(file_bytes_, 4096, uint64_t(1) << 20)));
   uint64_t pos = 0, line_start = 0;
   uint32_t lineno = 1;
   bool has_text = false;
