@@ -9,6 +9,7 @@
 #include "cli/command.h"
 #include "core/error.h"
 #include "core/json.h"
+#include "core/line_reader.h"
 #include "tokenizer/tokenizer.h"
 
 namespace tandem::cli {
@@ -69,7 +70,7 @@ int run(const Opts& o) {
     texts.clear();
     std::vector<std::vector<int32_t>> ids_in;
     while (texts.size() + ids_in.size() < kBlock) {
-      if (!std::getline(in, line)) {
+      if (!read_line_capped(in, line, kMaxJsonBytes, "tokenize.input", origin, int64_t(lineno) + 1)) {
         eof = true;
         break;
       }

@@ -9,10 +9,6 @@
 
 namespace tandem {
 
-// Larger than any real config, tokenizer.json (33 MB for Gemma 3) or index; a hostile file
-// past it would cost ~10x its size in parsed form.
-constexpr uintmax_t kMaxJsonFileBytes = uintmax_t(256) << 20;
-
 size_t json_too_deep_at(std::string_view text) {
   size_t depth = 0;
   bool in_string = false;
@@ -46,8 +42,8 @@ Json read_json_file(const std::string& path, const std::string& where) {
   if (!file_exists(path)) throw Error(where, cat("file not found: ", path));
   std::error_code ec;
   const uintmax_t bytes = std::filesystem::file_size(path, ec);
-  if (!ec && bytes > kMaxJsonFileBytes)
-    throw Error(where, cat("JSON file of ", bytes, " bytes exceeds the limit of ", kMaxJsonFileBytes, " bytes (", path,
+  if (!ec && bytes > kMaxJsonBytes)
+    throw Error(where, cat("JSON file of ", bytes, " bytes exceeds the limit of ", kMaxJsonBytes, " bytes (", path,
                            ")"));
   return parse_json(read_file(path), path, where);
 }

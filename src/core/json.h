@@ -2,6 +2,7 @@
 // nlohmann::json is the parser (docs/dependencies.md); this header only adds the context that
 // its own exceptions lack ("[model.config.hidden_size] expected an integer, got string (config.json)").
 #pragma once
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -16,6 +17,10 @@ using Json = nlohmann::json;
 // the converters built on them, recurse once per level: a JSONL line of 50000 '[' overflowed the
 // stack (fuzz harness dataset). Python's json module stops near 1000; real files nest < 20.
 constexpr size_t kMaxJsonDepth = 512;
+// The most bytes of one JSON text a user gives: a whole JSON file (config, tokenizer, index) or
+// one JSONL line. Far above real ones (Gemma 3's tokenizer.json is 33 MB, a long example ~1 MB);
+// past it a file is broken or hostile, refused before it is held (parsed, ~10x its size).
+constexpr uint64_t kMaxJsonBytes = uint64_t(256) << 20;
 // The byte offset of the bracket that opens level kMaxJsonDepth + 1 (outside strings), or npos.
 // A scan without allocation, run before the parser; invalid JSON is left to the parser.
 size_t json_too_deep_at(std::string_view text);

@@ -3,6 +3,8 @@
 #include <climits>
 #include <fstream>
 
+#include "core/line_reader.h"
+
 namespace tandem::data {
 
 // Above any model's context (the longest are ~1M tokens): a line past it is a broken or hostile
@@ -16,7 +18,7 @@ void for_each_jsonl_line(
   if (!in) throw Error(where, cat("cannot open '", path, "'"));
   std::string line;
   int64_t lineno = 0;
-  while (std::getline(in, line)) {
+  while (read_line_capped(in, line, kMaxJsonBytes, where, path, lineno + 1)) {
     ++lineno;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     const std::string origin = cat(path, ":", lineno);

@@ -18,7 +18,7 @@ bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 
 }  // namespace
 
-JsonlIndex::JsonlIndex(const std::string& path) : path_(path) {
+JsonlIndex::JsonlIndex(const std::string& path, uint64_t max_line_bytes) : path_(path), max_line_bytes_(max_line_bytes) {
   fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd_ < 0) throw Error("data", cat("cannot open '", path, "': ", std::strerror(errno)));
   struct stat st {};
@@ -33,6 +33,13 @@ JsonlIndex::JsonlIndex(const std::string& path) : path_(path) {
   uint64_t pos = 0, line_start = 0;
   uint32_t lineno = 1;
   bool has_text = false;
+  // Only the length is checked: the index never holds a line.
+  auto check_length = [&](uint64_t end) {
+    if (end - line_start <= max_line_bytes) return;
+    ::close(fd_);
+    throw Error("data", cat(path, ":", lineno, ": a line of more than ", max_line_bytes,
+                            " bytes, the limit for one line (a broken or hostile file?)"));
+  };
   for (;;) {
     const ssize_t n = ::read(fd_, buf.data(), buf.size());
     if (n < 0) {
@@ -44,6 +51,7 @@ JsonlIndex::JsonlIndex(const std::string& path) : path_(path) {
     for (ssize_t k = 0; k < n; ++k) {
       const char c = buf[size_t(k)];
       if (c == '\n') {
+        check_length(pos + uint64_t(k));
         if (has_text) offsets_.push_back(line_start), lines_.push_back(lineno);
         ++lineno;
         line_start = pos + uint64_t(k) + 1;
@@ -53,6 +61,7 @@ JsonlIndex::JsonlIndex(const std::string& path) : path_(path) {
       }
     }
     pos += uint64_t(n);
+    check_length(pos);  // refused as soon as the line outgrows the limit, not at its end
   }
   if (has_text) offsets_.push_back(line_start), lines_.push_back(lineno);
   offsets_.shrink_to_fit();
@@ -83,6 +92,9 @@ std::string JsonlIndex::line(size_t i) const {
     }
     out.append(buf, size_t(n));
     at += uint64_t(n);
+    // The file changed since it was indexed: still never hold more than one line's limit.
+    if (out.size() > max_line_bytes_)
+      throw Error("data", cat(path_, ":", lines_[i], ": a line of more than ", max_line_bytes_, " bytes (the file changed since it was indexed?)"));
   }
   if (!out.empty() && out.back() == '\r') out.pop_back();
   return out;

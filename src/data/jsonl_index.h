@@ -1,5 +1,5 @@
 // A JSONL file indexed by line offsets, read one line at a time on demand: opening a 2 GB file
-// costs one sequential pass with a fixed 1 MiB buffer and 12 bytes per non-blank line, never a
+// costs one sequential pass with a buffer of at most 1 MiB and 12 bytes per non-blank line, never a
 // load of the file. Reads use pread on one descriptor, so threads may read lines concurrently.
 // Not here: parsing the JSON or what its fields mean (data/record.h), error policies.
 #pragma once
@@ -7,11 +7,15 @@
 #include <string>
 #include <vector>
 
+#include "core/json.h"
+
 namespace tandem::data {
 
 class JsonlIndex {
  public:
-  explicit JsonlIndex(const std::string& path);
+  // A line longer than max_line_bytes is refused here, before anything reads it (Error naming the
+  // file and line); tests pass a small limit.
+  explicit JsonlIndex(const std::string& path, uint64_t max_line_bytes = kMaxJsonBytes);
   ~JsonlIndex();
   JsonlIndex(const JsonlIndex&) = delete;
   JsonlIndex& operator=(const JsonlIndex&) = delete;
@@ -30,6 +34,7 @@ class JsonlIndex {
   std::string path_;
   int fd_ = -1;
   uint64_t file_bytes_ = 0;
+  uint64_t max_line_bytes_ = 0;
   std::vector<uint64_t> offsets_;  // byte offset of each non-blank line
   std::vector<uint32_t> lines_;    // its 1-based line number
 };

@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "core/json.h"
+#include "core/line_reader.h"
 #include "core/rng.h"
 #include "data/input_ids.h"
 
@@ -12,7 +13,7 @@ TokenizedJsonl::TokenizedJsonl(const std::string& path) : path_(path), in_(path,
   std::string line;
   uint64_t off = 0;
   int64_t lineno = 0;
-  while (std::getline(in_, line)) {
+  while (read_line_capped(in_, line, kMaxJsonBytes, "data", path, lineno + 1)) {
     ++lineno;
     if (line.find_first_not_of(" \t\r") != std::string::npos) {
       offsets_.push_back(off);
@@ -28,7 +29,7 @@ TokenizedExample TokenizedJsonl::get(size_t i) {
   TD_ASSERT(i < offsets_.size(), "example ", i, " of ", offsets_.size());
   in_.seekg(std::streamoff(offsets_[i]));
   std::string line;
-  std::getline(in_, line);
+  read_line_capped(in_, line, kMaxJsonBytes, "data", path_, lines_[i]);
   TokenizedExample ex;
   ex.line = lines_[i];
   const std::string where = cat(path_, ":", ex.line);

@@ -181,6 +181,30 @@ TEST(Stream, IndexingDoesNotLoadTheFile) {
   EXPECT_EQ(idx.line_number(255), 256);
 }
 
+// A line past the limit is refused while indexing, with its file and line, wherever it is.
+TEST(Stream, IndexRefusesALineOverTheLimit) {
+  TempDir dir("data_long_line");
+  const std::string path = dir.file("d.jsonl");
+  auto index_error = [&](const std::string& text) -> std::string {
+    std::ofstream(path, std::ios::binary) << text;
+    try {
+      JsonlIndex idx(path, 100);
+      return "";
+    } catch (const Error& e) {
+      return e.what();
+    }
+  };
+  const std::string line100 = R"({"text": ")" + std::string(100 - 12, 'x') + R"("})";
+  ASSERT_EQ(line100.size(), 100u);
+  EXPECT_EQ(index_error(line100 + "\n\n" + line100), "");
+  const std::string e1 = index_error(line100 + "\n\n" + line100 + "x\n{}\n");
+  EXPECT_NE(e1.find("d.jsonl:3: a line of more than 100 bytes"), std::string::npos) << e1;
+  const std::string e2 = index_error("{}\n" + line100 + " ");  // the last line, without a newline
+  EXPECT_NE(e2.find("d.jsonl:2: a line of more than 100 bytes"), std::string::npos) << e2;
+  JsonlIndex ok(path, 1000);
+  EXPECT_EQ(ok.line(1), line100 + " ");
+}
+
 }  // namespace
 }  // namespace tandem::data
 
