@@ -4,6 +4,11 @@
 
 namespace tandem {
 
+void throw_line_too_long(const std::string& where, const std::string& path, int64_t line_number, uint64_t max_bytes) {
+  throw Error(where, cat(path, ":", line_number, ": a line of more than ", max_bytes,
+                         " bytes, the limit for one line (a broken or hostile file?)"));
+}
+
 bool read_line_capped(std::istream& in, std::string& line, uint64_t max_bytes, const std::string& where,
                       const std::string& path, int64_t line_number) {
   line.clear();
@@ -12,9 +17,7 @@ bool read_line_capped(std::istream& in, std::string& line, uint64_t max_bytes, c
   char chunk[1 << 16];
   bool partial = false;  // part of this line was read by an earlier chunk
   auto check = [&] {
-    if (line.size() > max_bytes)
-      throw Error(where, cat(path, ":", line_number, ": a line of more than ", max_bytes,
-                             " bytes, the limit for one line (a broken or hostile file?)"));
+    if (line.size() > max_bytes) throw_line_too_long(where, path, line_number, max_bytes);
   };
   for (;;) {
     in.getline(chunk, sizeof chunk);

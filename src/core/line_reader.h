@@ -13,5 +13,8 @@ namespace tandem {
 // Error(where) naming path and line_number, having held at most max_bytes + 64 KiB of it.
 bool read_line_capped(std::istream& in, std::string& line, uint64_t max_bytes, const std::string& where,
                       const std::string& path, int64_t line_number);
+// The error for a line past the limit, for readers that do not go through an istream.
+[[noreturn]] void throw_line_too_long(const std::string& where, const std::string& path, int64_t line_number,
+                                      uint64_t max_bytes);
 
 }  // namespace tandem

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/line_reader.h"
 
 namespace tandem::data {
 
@@ -37,8 +38,7 @@ JsonlIndex::JsonlIndex(const std::string& path, uint64_t max_line_bytes) : path_
   auto check_length = [&](uint64_t end) {
     if (end - line_start <= max_line_bytes) return;
     ::close(fd_);
-    throw Error("data", cat(path, ":", lineno, ": a line of more than ", max_line_bytes,
-                            " bytes, the limit for one line (a broken or hostile file?)"));
+    throw_line_too_long("data", path, lineno, max_line_bytes);
   };
   for (;;) {
     const ssize_t n = ::read(fd_, buf.data(), buf.size());
@@ -93,8 +93,7 @@ std::string JsonlIndex::line(size_t i) const {
     out.append(buf, size_t(n));
     at += uint64_t(n);
     // The file changed since it was indexed: still never hold more than one line's limit.
-    if (out.size() > max_line_bytes_)
-      throw Error("data", cat(path_, ":", lines_[i], ": a line of more than ", max_line_bytes_, " bytes (the file changed since it was indexed?)"));
+    if (out.size() > max_line_bytes_) throw_line_too_long("data", path_, lines_[i], max_line_bytes_);
   }
   if (!out.empty() && out.back() == '\r') out.pop_back();
   return out;

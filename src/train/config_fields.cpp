@@ -109,11 +109,6 @@ Json yaml_to_json(const YAML::Node& node) {
 }
 
 std::string nearest_key(const FieldMap& fields, const std::string& key) {
-  // A key much longer than every known one is no typo of any, and the edit distance costs the
-  // product of the lengths: a hostile config with a megabyte key must not take seconds here.
-  size_t longest = 0;
-  for (const auto& [k, f] : fields) longest = std::max(longest, k.size());
-  if (key.size() > 2 * longest + 8) return {};
   // The edit distance, or `bound` as soon as it cannot be below it (a row's minimum never falls
   // from one row to the next).
   auto dist = [](const std::string& a, const std::string& b, size_t bound) {
@@ -132,7 +127,8 @@ std::string nearest_key(const FieldMap& fields, const std::string& key) {
     return std::min(prev[b.size()], bound);
   };
   // Only a plausible typo gets a hint: "did you mean 'lr'?" for a key that shares nothing with
-  // it misleads. The bound also lets the distance stop after a few rows for most keys.
+  // it misleads. The bound also lets the distance stop after a few rows for most keys, and rules
+  // out at once (by the length gap) every known key next to a hostile megabyte-long one.
   const size_t limit = std::max<size_t>(2, key.size() / 3);
   std::string best;
   size_t best_d = limit + 1;
