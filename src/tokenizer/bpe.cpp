@@ -9,6 +9,7 @@
 #include <cstring>
 #include <memory>
 #include <queue>
+#include <unordered_map>
 
 #include "tokenizer/component_json.h"
 #include "tokenizer/unicode.h"
@@ -77,14 +78,31 @@ class WordCache {
   std::vector<int32_t> ids_;
 };
 
-WordCache& thread_cache(uint64_t instance) {
-  thread_local std::unordered_map<uint64_t, std::unique_ptr<WordCache>> caches;
+// This thread's caches, each with the liveness of its instance. A cache goes when its instance
+// is gone: a process that loads tokenizer after tokenizer (tests, fuzzing, a server) would
+// otherwise keep every dead instance's cache, up to megabytes each, for the life of each thread.
+struct CacheSlot {
+  std::weak_ptr<const bool> owner;
+  std::unique_ptr<WordCache> cache;
+};
+std::unordered_map<uint64_t, CacheSlot>& thread_caches() {
+  thread_local std::unordered_map<uint64_t, CacheSlot> caches;
+  return caches;
+}
+
+WordCache& thread_cache(uint64_t instance, const std::shared_ptr<const bool>& alive) {
   thread_local uint64_t last_instance = 0;
   thread_local WordCache* last = nullptr;
   if (instance != last_instance) {
-    auto& c = caches[instance];
-    if (!c) c = std::make_unique<WordCache>();
-    last = c.get();
+    auto& caches = thread_caches();
+    auto it = caches.find(instance);
+    if (it == caches.end()) {
+      // Instance ids are never reused, so a dead instance's cache can only be dropped, and the
+      // first use of a new instance on this thread is when to drop them.
+      std::erase_if(caches, [](const auto& kv) { return kv.second.owner.expired(); });
+      it = caches.emplace(instance, CacheSlot{alive, std::make_unique<WordCache>()}).first;
+    }
+    last = it->second.cache.get();
     last_instance = instance;
   }
   return *last;
@@ -274,7 +292,7 @@ void Bpe::tokenize_uncached(std::string_view word, std::vector<int32_t>& out) co
 void Bpe::tokenize(std::string_view word, std::vector<int32_t>& out) const {
   if (word.empty()) return;
   if (word.size() > kCacheMaxWord) return tokenize_uncached(word, out);
-  WordCache& cache = thread_cache(instance_);
+  WordCache& cache = thread_cache(instance_, alive_);
   uint64_t h;
   size_t n;
   if (const int32_t* hit = cache.get(word, &h, &n)) {
@@ -285,6 +303,8 @@ void Bpe::tokenize(std::string_view word, std::vector<int32_t>& out) const {
   tokenize_uncached(word, out);
   cache.put(word, h, out.data() + start, out.size() - start);
 }
+
+size_t Bpe::thread_cache_count() { return thread_caches().size(); }
 
 std::unique_ptr<Model> make_bpe(const Json& j, const std::string& where, const std::string& origin) {
   return std::make_unique<Bpe>(j, where, origin);

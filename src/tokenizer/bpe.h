@@ -8,6 +8,7 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,9 @@ class Bpe : public Model {
  public:
   Bpe(const Json& j, const std::string& where, const std::string& origin);
   void tokenize(std::string_view word, std::vector<int32_t>& out) const override;
+  // How many BPE instances the calling thread holds a word cache for: the live ones it has used,
+  // plus the dead ones of before its last first use of an instance (tests).
+  static size_t thread_cache_count();
 
  private:
   void tokenize_uncached(std::string_view word, std::vector<int32_t>& out) const;
@@ -43,6 +47,7 @@ class Bpe : public Model {
   bool ignore_merges_ = false;
   int32_t byte_ids_[256];  // "<0xXX>" ids for byte_fallback, -1 where absent
   uint64_t instance_;      // key of this instance's per-thread cache
+  std::shared_ptr<const bool> alive_ = std::make_shared<const bool>(true);  // expires with the instance
 };
 
 }  // namespace tandem::tokenizer

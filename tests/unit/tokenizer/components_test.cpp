@@ -10,6 +10,7 @@
 #include "core/json.h"
 #include "testing/testing.h"
 #include "unit/tokenizer/corpus.h"
+#include "tokenizer/bpe.h"
 #include "tokenizer/tokenizer.h"
 
 namespace tandem::tokenizer {
@@ -299,6 +300,32 @@ TEST(TokenizerComponents, BpeMergeOrderByHand) {
   EXPECT_EQ(*tok.id_to_token(tok.token_to_id("and")), "and");
   EXPECT_EQ(tok.token_to_id("nope"), -1);
   EXPECT_FALSE(tok.id_to_token(999999).has_value());
+}
+
+// Each BPE instance keeps a word cache per thread; the cache must go with the instance, or a
+// process loading tokenizer after tokenizer grows without bound (found by the tokenizer_json fuzzer:
+// ~12 KB kept per input). A dead instance's cache is dropped at the next first use of another.
+TEST(TokenizerComponents, BpeWordCachesGoWithTheirTokenizer) {
+  const Json j = tokenizer_json(bpe_model(kMerges), nullptr, {{"type", "WhitespaceSplit"}});
+  const Tokenizer first = Tokenizer::from_json(j, "hand");
+  const std::vector<int32_t> want = first.encode("the thing and the string");
+  const size_t before = Bpe::thread_cache_count();
+  for (int i = 0; i < 200; ++i) {
+    const Tokenizer tok = Tokenizer::from_json(j, "hand");
+    ASSERT_EQ(tok.encode("the thing and the string"), want);  // cold cache
+    ASSERT_EQ(tok.encode("the thing and the string"), want);  // warm cache
+  }
+  // The live tokenizer's cache stays, and at most the last dead one's has not been dropped yet.
+  EXPECT_LE(Bpe::thread_cache_count(), before + 1);
+  EXPECT_EQ(first.encode("the thing and the string"), want);
+
+  std::vector<Tokenizer> live;
+  for (int i = 0; i < 5; ++i) {
+    live.push_back(Tokenizer::from_json(j, "hand"));
+    EXPECT_EQ(live.back().encode("the thing"), first.encode("the thing"));
+  }
+  EXPECT_GE(Bpe::thread_cache_count(), 6u);  // the five and `first`
+  for (const Tokenizer& t : live) EXPECT_EQ(t.encode("and the string"), first.encode("and the string"));
 }
 
 }  // namespace
