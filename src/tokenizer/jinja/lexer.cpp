@@ -231,18 +231,11 @@ class Lexer {
       } else if (c == '\'' || c == '"') {
         pos = string_literal(pos, t);
       } else {
-        static const char* kOps[] = {"**", "//", "==", "!=", "<=", ">=", "+", "-", "*", "/", "%", "~", "<", ">",
-                                     "=",  "(",  ")",  "[",  "]",  "{",  "}", ",", ".", ":", "|"};
-        const char* op = nullptr;
-        for (const char* o : kOps)
-          if (s_.compare(pos, std::strlen(o), o) == 0) {
-            op = o;
-            break;
-          }
-        if (!op) fail(pos, cat("unexpected character '", std::string(1, c), "' inside a tag"));
+        const size_t n = op_length(pos);
+        if (n == 0) fail(pos, cat("unexpected character '", std::string(1, c), "' inside a tag"));
         t.type = Tok::kOp;
-        t.text = op;
-        pos += std::strlen(op);
+        t.text = s_.substr(pos, n);
+        pos += n;
         if (t.text == "(" || t.text == "[" || t.text == "{") ++depth;
         if (t.text == ")" || t.text == "]" || t.text == "}") {
           if (depth == 0) fail(pos - 1, cat("unexpected '", t.text, "' with no opening bracket"));
@@ -251,6 +244,14 @@ class Lexer {
       }
       out_.push_back(std::move(t));
     }
+  }
+
+  // Length of the operator at pos, the two-character ones first (** // == != <= >=); 0 if none.
+  size_t op_length(size_t pos) const {
+    const char c = s_[pos], next = pos + 1 < s_.size() ? s_[pos + 1] : '\0';
+    if ((c == '*' || c == '/') && next == c) return 2;
+    if (next == '=' && (c == '=' || c == '!' || c == '<' || c == '>')) return 2;
+    return c != '\0' && std::strchr("+-*/%~<>=()[]{},.:|", c) ? 1 : 0;
   }
 
   size_t number(size_t pos, Token& t) const {
@@ -358,13 +359,17 @@ class Lexer {
 
 std::string normalise_newlines(const std::string& src) {
   std::string out;
-  out.reserve(src.size());
-  for (size_t i = 0; i < src.size(); ++i) {
-    if (src[i] == '\r') {
-      out += '\n';
-      if (i + 1 < src.size() && src[i + 1] == '\n') ++i;
-    } else {
-      out += src[i];
+  if (src.find('\r') == std::string::npos) {
+    out = src;  // the usual template: nothing to rewrite
+  } else {
+    out.reserve(src.size());
+    for (size_t i = 0; i < src.size(); ++i) {
+      if (src[i] == '\r') {
+        out += '\n';
+        if (i + 1 < src.size() && src[i + 1] == '\n') ++i;
+      } else {
+        out += src[i];
+      }
     }
   }
   if (!out.empty() && out.back() == '\n') out.pop_back();
