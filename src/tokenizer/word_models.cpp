@@ -29,6 +29,12 @@ Vocab Vocab::from_json(const Json& j, const std::string& where, const std::strin
     entries.emplace_back(&it.key(), int32_t(id));
     max_id = std::max(max_id, id);
   }
+  // id -> token is a dense table: a few huge ids in a tiny file must not allocate gigabytes (fuzz
+  // tokenizer_json: {"a": 155555581} asked for 5 GB). Real vocabularies are dense (ids 0..n-1).
+  const int64_t unused = max_id + 1 - int64_t(entries.size());
+  if (unused > std::max<int64_t>(int64_t(entries.size()), 65536))
+    throw Error(where, cat("ids run up to ", max_id, " for ", entries.size(), " tokens: more than half of the id range ",
+                           "(and over 65,536 ids) would be unused; expected ids 0..n-1 (", origin, ")"));
   v.to_token.assign(size_t(max_id + 1), std::string());
   size_t cap = 16;
   while (cap < entries.size() * 2) cap <<= 1;
