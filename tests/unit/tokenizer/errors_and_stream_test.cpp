@@ -57,6 +57,18 @@ TEST(TokenizerErrors, MergeMissingFromVocabNamesTheMerge) {
   EXPECT_EQ(error_where(j), "tokenizer.model.merges[1]");
 }
 
+// A tiny file with one huge id must not allocate an id table of gigabytes (fuzz tokenizer_json OOM).
+TEST(TokenizerErrors, MostlyUnusedIdRangeIsRefused) {
+  Json j = small_tokenizer();
+  j["model"]["vocab"]["c"] = 155555581;
+  std::string msg;
+  EXPECT_EQ(error_where(j, &msg), "tokenizer.model.vocab");
+  EXPECT_NE(msg.find("155555581"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("bad.json"), std::string::npos) << msg;
+  j["model"]["vocab"]["c"] = 60000;  // a gap of up to 65,536 unused ids still loads
+  EXPECT_EQ(Tokenizer::from_json(j, "gap.json").token_to_id("c"), 60000);
+}
+
 TEST(TokenizerErrors, WrongTypesNameTheField) {
   Json j = small_tokenizer();
   j["model"]["vocab"]["a"] = "one";
