@@ -44,23 +44,29 @@ FramePtr child(const FramePtr& parent) {
 
 enum class Flow { kNormal, kBreak, kContinue };
 
-// Which of varargs/kwargs/caller a macro body mentions: jinja2 only lets a macro take extra
-// positional arguments, extra keywords or a caller when its body uses the matching name.
-struct MacroUses {
-  bool varargs = false, kwargs = false, caller = false;
+// Which of the names the interpreter binds on demand a body mentions. jinja2 only lets a macro
+// take extra positional arguments, extra keywords or a caller when its body uses varargs, kwargs
+// or caller; a for loop builds its `loop` object (a dict, a closure and a dozen entries per
+// iteration) only for a body that can read it. Over-counting is harmless: a nested loop's
+// `loop` also marks the outer one.
+struct NameUses {
+  bool varargs = false, kwargs = false, caller = false, loop = false;
+  void name(const std::string& n) {
+    varargs |= n == "varargs";
+    kwargs |= n == "kwargs";
+    caller |= n == "caller";
+    loop |= n == "loop";
+  }
   void expr(const Expr* e) {
     if (!e) return;
-    if (e->kind == EK::kName) {
-      varargs |= e->name == "varargs";
-      kwargs |= e->name == "kwargs";
-      caller |= e->name == "caller";
-    }
+    if (e->kind == EK::kName) name(e->name);
     for (const auto& k : e->kids) expr(k.get());
     for (const auto& k : e->args) expr(k.get());
     for (const auto& kv : e->kwargs) expr(kv.second.get());
   }
   void body(const std::vector<NodePtr>& nodes) {
     for (const auto& n : nodes) {
+      name(n->name);  // `{% set loop.x = ... %}` reads loop as a namespace
       expr(n->expr.get());
       expr(n->cond.get());
       expr(n->filter.get());
@@ -330,35 +336,42 @@ class Interp {
     // jinja2 clears its "else" flag at the end of the loop body, so `else` runs when no iteration
     // reached the end of the body: none at all, or every one left by break/continue.
     bool completed = false;
+    NameUses uses;
+    uses.body(n.body);
     for (int64_t i = 0; i < len; ++i) {
       if (++iterations_ > lim_.max_loop_iterations)
         throw Failure(cat("loops ran more than ", lim_.max_loop_iterations, " iterations in one render"));
       FramePtr c = child(f);
       assign(*c, n, items[size_t(i)]);
-      auto loop = std::make_shared<Dict>();
-      loop->items.reserve(12);
-      loop->items.emplace_back(Value("index"), Value(i + 1));
-      loop->items.emplace_back(Value("index0"), Value(i));
-      loop->items.emplace_back(Value("revindex"), Value(len - i));
-      loop->items.emplace_back(Value("revindex0"), Value(len - i - 1));
-      loop->items.emplace_back(Value("first"), Value(i == 0));
-      loop->items.emplace_back(Value("last"), Value(i == len - 1));
-      loop->items.emplace_back(Value("length"), Value(len));
-      loop->items.emplace_back(Value("depth"), Value(1));
-      loop->items.emplace_back(Value("depth0"), Value(0));
-      loop->items.emplace_back(Value("previtem"), i > 0 ? items[size_t(i - 1)] : Value::undefined("previtem"));
-      loop->items.emplace_back(Value("nextitem"), i + 1 < len ? items[size_t(i + 1)] : Value::undefined("nextitem"));
-      loop->items.emplace_back(Value("cycle"), Value::callable("cycle", [i](Args& a) -> Value {
-                                 if (a.pos.empty()) throw Failure("loop.cycle() needs at least one argument");
-                                 return a.pos[size_t(i) % a.pos.size()];
-                               }));
-      c->vars["loop"] = Value::dict(std::move(loop));
+      if (uses.loop) c->vars["loop"] = loop_object(items, i);
       const Flow fl = exec(n.body, c);
       if (fl == Flow::kBreak) break;
       completed |= fl == Flow::kNormal;
     }
     if (!completed && !n.else_body.empty()) return exec(n.else_body, child(f));
     return Flow::kNormal;
+  }
+
+  static Value loop_object(const std::vector<Value>& items, int64_t i) {
+    const int64_t len = int64_t(items.size());
+    auto loop = std::make_shared<Dict>();
+    loop->items.reserve(12);
+    loop->items.emplace_back(Value("index"), Value(i + 1));
+    loop->items.emplace_back(Value("index0"), Value(i));
+    loop->items.emplace_back(Value("revindex"), Value(len - i));
+    loop->items.emplace_back(Value("revindex0"), Value(len - i - 1));
+    loop->items.emplace_back(Value("first"), Value(i == 0));
+    loop->items.emplace_back(Value("last"), Value(i == len - 1));
+    loop->items.emplace_back(Value("length"), Value(len));
+    loop->items.emplace_back(Value("depth"), Value(1));
+    loop->items.emplace_back(Value("depth0"), Value(0));
+    loop->items.emplace_back(Value("previtem"), i > 0 ? items[size_t(i - 1)] : Value::undefined("previtem"));
+    loop->items.emplace_back(Value("nextitem"), i + 1 < len ? items[size_t(i + 1)] : Value::undefined("nextitem"));
+    loop->items.emplace_back(Value("cycle"), Value::callable("cycle", [i](Args& a) -> Value {
+                               if (a.pos.empty()) throw Failure("loop.cycle() needs at least one argument");
+                               return a.pos[size_t(i) % a.pos.size()];
+                             }));
+    return Value::dict(std::move(loop));
   }
 
   Value make_macro(const Node& n, const FramePtr& f) {
@@ -383,7 +396,7 @@ class Interp {
       int& d;
       ~Guard() { --d; }
     } guard{depth_};
-    MacroUses uses;
+    NameUses uses;
     uses.body(m.body);
     if (a.pos.size() > m.params.size() && !uses.varargs)
       throw Failure(cat("macro '", m.name, "' takes not more than ", m.params.size(), " argument(s)"));

@@ -63,6 +63,14 @@ TEST(JinjaConstructs, ForLoops) {
       {"nested", "{% for a in l %}{% for b in l %}{{ loop.index }}{{ a * b }} {% endfor %}{{ loop.index }}|{% endfor %}"},
       {"reverse_slice", "{% for m in messages[::-1] %}{{ (messages|length - 1) - loop.index0 }}{{ m.role[0] }}{% endfor %}"},
       {"scope", "{% set v = 1 %}{% for i in l %}{% set v = v + i %}{{ v }}{% endfor %}|{{ v }}"},
+      // `loop` is built only for bodies that mention it; these read it from places a body walk must see.
+      {"outer_loop_after_inner", "{% for a in l %}{% for b in l %}{{ b }}{% endfor %}{{ loop.index }}|{% endfor %}"},
+      {"loop_in_call_block", "{% macro w() %}[{{ caller() }}]{% endmacro %}{% for a in l %}{% call w() %}{{ loop.index }}{{ a }}{% endcall %}{% endfor %}"},
+      {"loop_in_macro_in_body", "{% for a in l %}{% macro m() %}{{ loop.index0 }}{% endmacro %}{{ m() }}{% endfor %}"},
+      {"loop_in_filter_block", "{% for a in strs %}{% filter upper %}{{ a }}{{ loop.revindex }}{% endfilter %}{% endfor %}"},
+      {"loop_in_set_block", "{% for a in l %}{% set t %}{{ loop.length }}{% endset %}{{ t }}{% endfor %}"},
+      {"loop_as_value", "{% for a in l %}{% set lp = loop %}{{ lp.last }}{% endfor %}"},
+      {"no_loop_outside", "{% for a in l %}{{ a }}{% endfor %}{{ loop is defined }}"},
   }));
 }
 
