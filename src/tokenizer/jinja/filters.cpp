@@ -89,7 +89,9 @@ List sorted(std::vector<Value> items, bool reverse, bool case_sensitive, const V
 }
 
 std::string indent(std::string s, const Value& width, bool first, bool blank) {
-  const std::string ind = width.is_string() ? width.as_string() : std::string(size_t(std::max<int64_t>(0, to_index(width, "width"))), ' ');
+  const size_t n = width.is_string() ? 0 : size_t(std::max<int64_t>(0, to_index(width, "width")));
+  check_value_size(n, "string");
+  const std::string ind = width.is_string() ? width.as_string() : std::string(n, ' ');
   s += "\n";
   // str.splitlines on the boundaries templates meet: \n, \r\n, \r, \v, \f, \x1c-\x1e.
   std::vector<std::string> lines;
@@ -105,6 +107,8 @@ std::string indent(std::string s, const Value& width, bool first, bool blank) {
     }
   }
   if (!cur.empty()) lines.push_back(cur);
+  // Every line may gain the indent: bounded before anything is built.
+  check_value_size(s.size() + saturating_mul(lines.size() + 1, ind.size()), "string");
   std::string rv;
   if (blank) {
     for (size_t i = 0; i < lines.size(); ++i) rv += (i ? "\n" + ind : "") + lines[i];
@@ -176,7 +180,9 @@ Value tojson(const Value& v, Args& a) {
     o.indent_str = ind.as_string();
     o.indent = 0;
   } else if (!ind.is_none()) {
-    o.indent = int(to_index(ind, "indent"));
+    const int64_t n = to_index(ind, "indent");
+    check_value_size(size_t(std::max<int64_t>(n, 0)), "string");
+    o.indent = int(std::clamp<int64_t>(n, 0, INT32_MAX));  // Python: a negative indent indents by ""
   }
   const Value sep = a.get(2, "separators", Value::none());
   if (!sep.is_none()) {
@@ -230,6 +236,7 @@ Value apply_filter(const std::string& n, const Value& v, Args& a) {
       if (!firstv) out += sep;
       firstv = false;
       out += py_str(attr.is_none() ? x : attr_path(x, attr));
+      check_value_size(out.size(), "string");
     }
     return Value(out);
   }
@@ -252,12 +259,17 @@ Value apply_filter(const std::string& n, const Value& v, Args& a) {
     const Value dflt = a.get(0, "default", Value(int64_t(0)));
     const int64_t base = to_index(a.get(1, "base", Value(int64_t(10))), "base");
     if (v.is_bool() || v.is_int()) return Value(v.as_int());
-    if (v.is_float()) return std::isfinite(v.as_float()) ? Value(int64_t(v.as_float())) : dflt;
+    // Python's int is unbounded; ours is 64-bit, so a float beyond it is refused, not wrapped.
+    auto truncated = [](double d) {
+      if (!(std::fabs(d) < 9.2e18)) throw Failure(cat("int(", py_float_repr(d), ") is out of the 64-bit integer range"));
+      return Value(int64_t(d));
+    };
+    if (v.is_float()) return std::isfinite(v.as_float()) ? truncated(v.as_float()) : dflt;
     if (v.is_string()) {
       int64_t out;
       if (parse_int(v.as_string(), base, &out)) return Value(out);
       double d;
-      if (parse_float(v.as_string(), &d) && std::isfinite(d)) return Value(int64_t(d));
+      if (parse_float(v.as_string(), &d) && std::isfinite(d)) return truncated(d);
     }
     return dflt;
   }
@@ -346,7 +358,10 @@ Value apply_filter(const std::string& n, const Value& v, Args& a) {
     for (const Value& x : iterate(v)) {
       const Value y = attr.is_none() ? x : attr_path(x, attr);
       if (!y.is_number() || !acc.is_number()) throw Failure("sum() needs numbers");
-      acc = (acc.is_float() || y.is_float()) ? Value(acc.as_float() + y.as_float()) : Value(acc.as_int() + y.as_int());
+      int64_t r = 0;
+      if (!acc.is_float() && !y.is_float() && __builtin_add_overflow(acc.as_int(), y.as_int(), &r))
+        throw Failure("integer overflow in sum");
+      acc = (acc.is_float() || y.is_float()) ? Value(acc.as_float() + y.as_float()) : Value(r);
     }
     return acc;
   }
@@ -406,6 +421,7 @@ Value apply_filter(const std::string& n, const Value& v, Args& a) {
     const int64_t w = to_index(a.get(0, "width", Value(int64_t(80))), "width");
     const int64_t len = int64_t(utf8_length(s));
     if (w <= len) return Value(s);
+    check_value_size(size_t(w), "string");
     const int64_t pad = w - len, left = pad / 2 + (pad & w & 1);
     return Value(std::string(size_t(left), ' ') + s + std::string(size_t(pad - left), ' '));
   }

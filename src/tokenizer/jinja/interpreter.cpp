@@ -90,6 +90,10 @@ void check_defined(const Value& v) {
 }
 
 Value repeat(const Value& seq, int64_t n) {
+  if (n > 0) {
+    const size_t unit = seq.is_string() ? seq.as_string().size() : saturating_mul(seq.as_list().size(), sizeof(Value));
+    check_value_size(saturating_mul(unit, size_t(n)), seq.is_string() ? "string" : "list");
+  }
   if (seq.is_string()) {
     std::string out;
     for (int64_t i = 0; i < n; ++i) out += seq.as_string();
@@ -600,6 +604,7 @@ Rendered Template::render(const std::vector<std::pair<std::string, Value>>& vars
   for (auto& [k, v] : global_functions()) root->vars[k] = std::move(v);
   for (const auto& [k, v] : vars) root->vars[k] = v;
   Interp in(origin_, limits);
+  ValueSizeLimit value_bound(limits.max_value_bytes);
   try {
     return in.run(*body_, root);
   } catch (const Raised& r) {

@@ -145,6 +145,7 @@ std::string replace(const std::string& s, const std::string& old, const std::str
       if (count < 0 || n < count) {
         out += rep;
         ++n;
+        check_value_size(out.size(), "string");
       }
       if (i < cps.size()) utf8_append(out, cps[i]);
     }
@@ -155,6 +156,7 @@ std::string replace(const std::string& s, const std::string& old, const std::str
   for (size_t p; (count < 0 || n < count) && (p = s.find(old, i)) != std::string::npos; i = p + old.size(), ++n) {
     out.append(s, i, p - i);
     out += rep;
+    check_value_size(out.size(), "string");
   }
   out.append(s, i, std::string::npos);
   return out;
@@ -296,6 +298,7 @@ Value string_method(const Value& obj, const std::string& name) {
         if (!v.is_string()) throw Failure(cat("sequence item ", i, ": expected str instance, ", v.type_name(), " found"));
         if (i++) out += s;
         out += v.as_string();
+        check_value_size(out.size(), "string");
       }
       return Value(out);
     });

@@ -84,18 +84,22 @@ struct Dumper {
 
   explicit Dumper(const JsonDumpOptions& o) : opt(o) {
     indented = o.indent >= 0 || !o.indent_str.empty();
+    check_value_size(size_t(std::max(o.indent, 0)), "string");
     unit = !o.indent_str.empty() ? o.indent_str : std::string(std::max(o.indent, 0), ' ');
     item_sep = o.has_separators ? o.item_sep : (indented ? "," : ", ");
     key_sep = o.has_separators ? o.key_sep : ": ";
   }
 
   void newline(std::string& out, int level) {
+    check_value_size(out.size() + 1 + saturating_mul(size_t(level), unit.size()), "string");
     out += '\n';
     for (int i = 0; i < level; ++i) out += unit;
   }
 
   void dump(std::string& out, const Value& v) {
     if (++depth > 512) throw Failure("maximum recursion depth exceeded while encoding a JSON object");
+    // Checked as it grows: a list can hold one big list many times at no cost in memory.
+    check_value_size(out.size(), "string");
     switch (v.kind()) {
       case Kind::kNone: out += "null"; break;
       case Kind::kBool: out += v.as_bool() ? "true" : "false"; break;

@@ -5,6 +5,7 @@
 // globals.cpp).
 #include <utf8proc.h>
 
+#include <cmath>
 #include <cstdio>
 
 #include "core/error.h"
@@ -211,6 +212,73 @@ std::string str_upper(const std::string& s) {
   return out;
 }
 
+namespace {
+
+// One conversion's flags, width and precision (Python's %-format: flags, then digits, then
+// '.' and digits). Width and precision are bounded before any padding is built.
+struct PercentSpec {
+  std::string flags;
+  int64_t width = -1, precision = -1;
+  bool left() const { return flags.find('-') != std::string::npos; }
+  std::string printf_prefix() const {
+    std::string p = "%" + flags;
+    if (width >= 0) p += std::to_string(width);
+    if (precision >= 0) {
+      p += '.';
+      p += std::to_string(precision);
+    }
+    return p;
+  }
+};
+
+int64_t spec_number(const std::string& fmt, size_t& j) {
+  int64_t n = 0;
+  while (j < fmt.size() && fmt[j] >= '0' && fmt[j] <= '9') {
+    n = std::min<int64_t>(n * 10 + (fmt[j++] - '0'), int64_t(1) << 40);  // saturates; refused below
+  }
+  check_value_size(size_t(n), "formatted field");
+  return n;
+}
+
+PercentSpec parse_spec(const std::string& fmt, size_t& j) {
+  PercentSpec sp;
+  while (j < fmt.size() && std::string_view("-+ #0").find(fmt[j]) != std::string_view::npos) sp.flags += fmt[j++];
+  if (j < fmt.size() && fmt[j] >= '0' && fmt[j] <= '9') sp.width = spec_number(fmt, j);
+  if (j < fmt.size() && fmt[j] == '.') {
+    ++j;
+    sp.precision = spec_number(fmt, j);
+  }
+  return sp;
+}
+
+// %s and %r: precision cuts and width pads by characters (code points), as Python does.
+std::string format_text(const std::string& s, const PercentSpec& sp) {
+  std::string out = s;
+  if (sp.precision >= 0 && utf8_length(out) > size_t(sp.precision)) {
+    std::vector<uint32_t> cps = utf8_decode(out);
+    cps.resize(size_t(sp.precision));
+    out = utf8_encode(cps);
+  }
+  const size_t len = utf8_length(out);
+  if (sp.width > int64_t(len)) {
+    const std::string pad(size_t(sp.width) - len, ' ');
+    out = sp.left() ? out + pad : pad + out;
+  }
+  return out;
+}
+
+template <class T>
+std::string format_c(const std::string& printf_fmt, T x) {
+  const int n = std::snprintf(nullptr, 0, printf_fmt.c_str(), x);
+  if (n < 0) throw Failure("bad format");
+  std::string out(size_t(n) + 1, '\0');
+  std::snprintf(out.data(), out.size(), printf_fmt.c_str(), x);
+  out.resize(size_t(n));
+  return out;
+}
+
+}  // namespace
+
 std::string percent_format(const std::string& fmt, const Value& args) {
   std::vector<Value> vals;
   if (args.is_tuple())
@@ -225,8 +293,7 @@ std::string percent_format(const std::string& fmt, const Value& args) {
       continue;
     }
     size_t j = i + 1;
-    std::string spec = "%";
-    while (j < fmt.size() && std::string("-+ #0123456789.").find(fmt[j]) != std::string::npos) spec += fmt[j++];
+    const PercentSpec sp = parse_spec(fmt, j);
     if (j >= fmt.size()) throw Failure("incomplete format");
     const char c = fmt[j];
     i = j;
@@ -236,23 +303,22 @@ std::string percent_format(const std::string& fmt, const Value& args) {
     }
     if (k >= vals.size()) throw Failure("not enough arguments for format string");
     const Value& v = vals[k++];
-    char buf[512];
     if (c == 's' || c == 'r') {
-      const std::string s = c == 's' ? py_str(v) : py_repr(v);
-      std::snprintf(buf, sizeof(buf), (spec + "s").c_str(), s.c_str());
-      out += spec == "%" ? s : std::string(buf);
+      out += format_text(c == 's' ? py_str(v) : py_repr(v), sp);
     } else if (c == 'd' || c == 'i' || c == 'x' || c == 'X' || c == 'o') {
       if (!v.is_number()) throw Failure(cat("%", c, " format: a real number is required, not ", v.type_name()));
+      // A float beyond long long has no C conversion (Python prints every digit): refused.
+      if (v.is_float() && !(std::fabs(v.as_float()) < 9.2e18))
+        throw Failure(cat("%", c, " format: ", py_repr(v), " is out of the supported integer range"));
       const long long n = v.is_float() ? (long long)v.as_float() : (long long)v.as_int();
-      std::snprintf(buf, sizeof(buf), (spec + "ll" + (c == 'i' ? 'd' : c)).c_str(), n);
-      out += buf;
+      out += format_c(sp.printf_prefix() + "ll" + (c == 'i' ? 'd' : c), n);
     } else if (c == 'f' || c == 'F' || c == 'e' || c == 'E' || c == 'g' || c == 'G') {
       if (!v.is_number()) throw Failure(cat("must be real number, not ", v.type_name()));
-      std::snprintf(buf, sizeof(buf), (spec + c).c_str(), v.as_float());
-      out += buf;
+      out += format_c(sp.printf_prefix() + c, v.as_float());
     } else {
       throw Failure(cat("unsupported format character '", std::string(1, c), "'"));
     }
+    check_value_size(out.size(), "string");
   }
   // A list or dict argument counts as a mapping for Python's %, so leftovers are not an error.
   const bool mapping_like = !args.is_tuple() && (args.is_list() || args.is_dict() || args.is_undefined());

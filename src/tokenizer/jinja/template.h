@@ -28,6 +28,7 @@ struct RenderLimits {
   int max_call_depth = 100;               // nested macro calls (recursion)
   size_t max_output_bytes = 64u << 20;    // rendered text, including set blocks and macro output
   int64_t max_loop_iterations = 10000000; // summed over all loops of one render
+  size_t max_value_bytes = 64u << 20;     // one string, list or dict built while rendering (value.h)
 };
 
 struct Rendered {

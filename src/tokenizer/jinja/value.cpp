@@ -27,9 +27,27 @@ void check_depth(int depth) {
     throw Failure(cat("value nested deeper than ", Value::kMaxValueDepth, " levels (lists or dicts inside each other)"));
 }
 
+thread_local size_t value_size_limit = SIZE_MAX;
+
 }  // namespace
 
+ValueSizeLimit::ValueSizeLimit(size_t max_bytes) : saved_(value_size_limit) { value_size_limit = max_bytes; }
+ValueSizeLimit::~ValueSizeLimit() { value_size_limit = saved_; }
+size_t ValueSizeLimit::current() { return value_size_limit; }
+
+void check_value_size(size_t bytes, const char* what) {
+  if (bytes > value_size_limit)
+    throw Failure(cat("a ", what, " of ", bytes == SIZE_MAX ? std::string("more than 2^64") : std::to_string(bytes),
+                      " bytes exceeds the limit of ", value_size_limit, " bytes for one template value"));
+}
+
+size_t saturating_mul(size_t a, size_t b) {
+  size_t r;
+  return __builtin_mul_overflow(a, b, &r) ? SIZE_MAX : r;
+}
+
 Value Value::list(List items, bool tuple) {
+  check_value_size(saturating_mul(items.size(), sizeof(Value)), "list");
   Value v(Kind::kList);
   int depth = 1;
   for (const Value& e : items) contain(depth, v.holds_ns_, e);
@@ -40,6 +58,7 @@ Value Value::list(List items, bool tuple) {
   return v;
 }
 Value Value::dict(std::shared_ptr<Dict> d) {
+  check_value_size(saturating_mul(d->items.size(), 2 * sizeof(Value)), "dict");
   Value v(Kind::kDict);
   int depth = 1;
   for (const auto& [k, e] : d->items) {
@@ -307,6 +326,8 @@ std::string py_repr(const Value& v) {
       for (size_t i = 0; i < l.size(); ++i) {
         if (i) out += ", ";
         out += py_repr(l[i]);
+        // Checked as it grows: a list can hold one big list many times at no cost in memory.
+        check_value_size(out.size(), "string");
       }
       if (v.is_tuple() && l.size() == 1) out += ",";
       out += v.is_tuple() ? ")" : "]";
@@ -320,6 +341,7 @@ std::string py_repr(const Value& v) {
         if (!first) out += ", ";
         first = false;
         out += py_repr(k) + ": " + py_repr(x);
+        check_value_size(out.size(), "string");
       }
       return out + (v.is_namespace() ? "}>" : "}");
     }

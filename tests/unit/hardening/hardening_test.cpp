@@ -16,6 +16,7 @@
 #include "model/safetensors.h"
 #include "testing/testing.h"
 #include "tokenizer/jinja/template.h"
+#include "tokenizer/jinja/value.h"
 
 namespace fs = std::filesystem;
 using namespace tandem;
@@ -153,6 +154,49 @@ TEST(Limits, JsonNesting) {
   const std::string in_string = "[\"\\\"" + std::string(5000, '[') + "\"]";
   EXPECT_EQ(json_too_deep_at(in_string), std::string_view::npos);
   EXPECT_EQ(parse_json(in_string, "x.json", "test.json").size(), 1u);
+}
+
+// Each way a template can build a value much faster than it writes output (found by the jinja
+// fuzzer as out-of-memory: `'ab' * 3000000000` asked for 6 GB) stops at max_value_bytes with an
+// error, under the default limits too; before the bound each of these exhausted memory or ran
+// for minutes.
+TEST(Limits, TemplateValuesCannotOutgrowTheirBound) {
+  using tokenizer::jinja::RenderLimits;
+  using tokenizer::jinja::Template;
+  const std::string nest =
+      "{% set a = ['x' * 1000] %}{% set b = [a, a, a, a, a, a, a, a, a, a] %}{% set c = [b, b, b, b, b, b, b, b, b, b] %}"
+      "{% set d = [c, c, c, c, c, c, c, c, c, c] %}{% set e = [d, d, d, d, d, d, d, d, d, d] %}"
+      "{% set f = [e, e, e, e, e, e, e, e, e, e] %}{% set g = [f, f, f, f, f, f, f, f, f, f] %}";
+  const std::vector<std::pair<const char*, std::string>> growth = {
+      {"string repeat", "{{ 'ab' * 3000000000 }}"},
+      {"list repeat", "{{ [1] * 300000000 }}"},
+      {"string doubling", "{% set ns = namespace(s='ab') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}"},
+      {"list doubling", "{% set ns = namespace(s=[1]) %}{% for i in range(40) %}{% set ns.s = ns.s + ns.s %}{% endfor %}"},
+      {"replace", "{{ ('a' * 1000)|replace('a', 'b' * 100000)|replace('b', 'cc' * 1000)|length }}"},
+      {"str of shared lists", nest + "{{ g|string|length }}"},
+      {"join of shared lists", nest + "{{ g|join(',')|length }}"},
+      {"tojson of shared lists", nest + "{{ g|tojson|length }}"},
+      {"tojson indent", "{{ {'a': [[[[1]]]]}|tojson(indent=300000000)|length }}"},
+      {"indent", "{{ ('a\nb' * 10000)|indent(1000000)|length }}"},
+      {"center", "{{ 'a'|center(2000000000)|length }}"},
+      {"% width", "{{ ('%2000000000s' % 'a')|length }}"},
+      {"% precision", "{{ ('%.2000000000f' % 1.5)|length }}"},
+      {"str.join", nest + "{{ ','.join([g|string] * 2)|length }}"},
+  };
+  for (const auto& [what, src] : growth) {
+    const Template t(src);
+    const std::string msg = expect_error([&] { (void)t.render({}); });
+    EXPECT_NE(msg.find("for one template value"), std::string::npos) << what << ": " << msg;
+  }
+  // A smaller bound stops the same growth earlier; values within it render.
+  RenderLimits small;
+  small.max_value_bytes = 10000;
+  EXPECT_NE(expect_error([&] { (void)Template("{{ 'x' * 10001 }}").render({}, small); }).find("10001 bytes exceeds the limit of 10000"),
+            std::string::npos);
+  EXPECT_EQ(Template("{{ ('x' * 10000)|length }}").render({}, small).text, "10000");
+  EXPECT_EQ(Template("{{ ('%-600s|' % 'x')|length }} {{ '%.2s' % 'h\u00e9llo' }}").render({}).text, "601 h\u00e9");
+  // Outside a render nothing is bounded, and a render restores the bound it found.
+  EXPECT_EQ(tokenizer::jinja::ValueSizeLimit::current(), SIZE_MAX);
 }
 
 TEST(Limits, TemplateValueNestingAndNamespaceCycles) {
