@@ -276,8 +276,19 @@ std::string py_string_repr(std::string_view s) {
   const bool has_single = s.find('\'') != std::string_view::npos;
   const bool has_double = s.find('"') != std::string_view::npos;
   const char q = (has_single && !has_double) ? '"' : '\'';
-  std::string out(1, q);
-  for (uint32_t cp : utf8_decode(s)) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  out += q;
+  for (size_t i = 0; i < s.size();) {
+    // Runs of printable ASCII, most of any text, are copied whole.
+    size_t run = i;
+    while (run < s.size() && s[run] >= 0x20 && s[run] < 0x7f && s[run] != q && s[run] != '\\') ++run;
+    if (run > i) {
+      out.append(s, i, run - i);
+      i = run;
+      continue;
+    }
+    const uint32_t cp = utf8_decode_at(s, i);
     if (cp == uint32_t(q) || cp == '\\') {
       out += '\\';
       out += char(cp);
@@ -392,19 +403,21 @@ void utf8_append(std::string& out, uint32_t cp) {
   }
 }
 
-std::vector<uint32_t> utf8_decode(std::string_view s) {
+uint32_t utf8_decode_at(std::string_view s, size_t& i) {
   // Invalid bytes decode to themselves so that no input is lost (inputs come from JSON, so valid).
+  const unsigned char c = s[i];
+  int n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
+  if (i + n > s.size()) n = 1;
+  uint32_t cp = n == 1 ? c : n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 0x07);
+  for (int k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+  i += n;
+  return cp;
+}
+
+std::vector<uint32_t> utf8_decode(std::string_view s) {
   std::vector<uint32_t> out;
   out.reserve(s.size());
-  for (size_t i = 0; i < s.size();) {
-    const unsigned char c = s[i];
-    int n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
-    if (i + n > s.size()) n = 1;
-    uint32_t cp = n == 1 ? c : n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 0x07);
-    for (int k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
-    out.push_back(cp);
-    i += n;
-  }
+  for (size_t i = 0; i < s.size();) out.push_back(utf8_decode_at(s, i));
   return out;
 }
 

@@ -184,6 +184,7 @@ std::string py_json_dumps(const Value& v, const JsonDumpOptions& opt);
 // UTF-8 helpers: Python strings index by code point.
 size_t utf8_length(std::string_view s);
 std::vector<uint32_t> utf8_decode(std::string_view s);
+uint32_t utf8_decode_at(std::string_view s, size_t& i);  // the code point at byte i; i moves past it
 std::string utf8_encode(const std::vector<uint32_t>& cps);
 void utf8_append(std::string& out, uint32_t cp);
 

@@ -136,6 +136,7 @@ TEST(JinjaConstructs, Filters) {
       {"numbers", "{{ neg|abs }} {{ -2.5|abs }} {{ 2.5|round }} {{ 3.5|round }} {{ 2.675|round(2) }} {{ 2.1|round(0, 'ceil') }} {{ 2.9|round(0, 'floor') }} {{ 7|round }} {{ l|sum }} {{ users|sum(attribute='age') }} {{ l|min }} {{ l|max }} {{ strs|max }}"},
       {"indent", "[{{ 'a\\nb\\n\\nc'|indent }}][{{ 'a\\nb'|indent(2, true) }}][{{ 'a\\n\\nb'|indent(2, blank=true) }}][{{ 'x\\ny'|indent('> ') }}]"},
       {"misc", "{{ s|wordcount }} {{ words|wordcount }} {{ '<a href=\"x\">&'|e }} {{ 'x'|safe }} {{ '%s-%d'|format('a', 3) }} {{ '%05.1f|%s'|format(f, l) }} {{ users[0]|attr('name') }} {{ s|center(15) }}|"},
+      {"repr_escapes", R"({{ ['a\'b', "q\"", 'both\'"', 'tab\there', 'nl\n\r', '\x07\x7f\u00a0\u2028\u0085', '\u00e9\U0001F389', '\\', '', uni, s] }}{{ {'k\'': 'v"', 'x': [uni]} }})"},
       {"percent_widths", "[{{ '%-600s' % 'x' }}][{{ '%600s' % uni }}][{{ '%.3s|%-8.2s|%5s' % (uni, 'h\u00e9llo', '\u00e9') }}][{{ '%r' % s }}][{{ '%8.3f|%-6d|%+d|%x' % (f, x, x, 255) }}]"},
   }));
 }
