@@ -140,6 +140,7 @@ inline tokenizer::jinja::RenderLimits fuzz_limits() {
   lim.max_output_bytes = 1u << 20;
   lim.max_loop_iterations = 20000;
   lim.max_value_bytes = 4u << 20;
+  lim.max_built_bytes = 64u << 20;
   return lim;
 }
 

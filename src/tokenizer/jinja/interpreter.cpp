@@ -604,7 +604,7 @@ Rendered Template::render(const std::vector<std::pair<std::string, Value>>& vars
   for (auto& [k, v] : global_functions()) root->vars[k] = std::move(v);
   for (const auto& [k, v] : vars) root->vars[k] = v;
   Interp in(origin_, limits);
-  ValueSizeLimit value_bound(limits.max_value_bytes);
+  ValueBudget budget(limits.max_value_bytes, limits.max_built_bytes);
   try {
     return in.run(*body_, root);
   } catch (const Raised& r) {

@@ -29,6 +29,7 @@ struct RenderLimits {
   size_t max_output_bytes = 64u << 20;    // rendered text, including set blocks and macro output
   int64_t max_loop_iterations = 10000000; // summed over all loops of one render
   size_t max_value_bytes = 64u << 20;     // one string, list or dict built while rendering (value.h)
+  size_t max_built_bytes = size_t(4) << 30;  // all of them together (a big value made in a long loop)
 };
 
 struct Rendered {

@@ -27,18 +27,38 @@ void check_depth(int depth) {
     throw Failure(cat("value nested deeper than ", Value::kMaxValueDepth, " levels (lists or dicts inside each other)"));
 }
 
-thread_local size_t value_size_limit = SIZE_MAX;
+thread_local size_t tl_value_limit = SIZE_MAX, tl_built_limit = SIZE_MAX, tl_built = 0;
+
+std::string bytes_text(size_t n) { return n == SIZE_MAX ? std::string("more than 2^64") : std::to_string(n); }
 
 }  // namespace
 
-ValueSizeLimit::ValueSizeLimit(size_t max_bytes) : saved_(value_size_limit) { value_size_limit = max_bytes; }
-ValueSizeLimit::~ValueSizeLimit() { value_size_limit = saved_; }
-size_t ValueSizeLimit::current() { return value_size_limit; }
+ValueBudget::ValueBudget(size_t max_value_bytes, size_t max_built_bytes) : saved_{tl_value_limit, tl_built_limit, tl_built} {
+  tl_value_limit = max_value_bytes;
+  tl_built_limit = max_built_bytes;
+  tl_built = 0;
+}
+ValueBudget::~ValueBudget() {
+  tl_value_limit = saved_[0];
+  tl_built_limit = saved_[1];
+  tl_built = saved_[2];
+}
+size_t ValueBudget::value_limit() { return tl_value_limit; }
+size_t ValueBudget::built() { return tl_built; }
 
 void check_value_size(size_t bytes, const char* what) {
-  if (bytes > value_size_limit)
-    throw Failure(cat("a ", what, " of ", bytes == SIZE_MAX ? std::string("more than 2^64") : std::to_string(bytes),
-                      " bytes exceeds the limit of ", value_size_limit, " bytes for one template value"));
+  if (bytes > tl_value_limit)
+    throw Failure(cat("a ", what, " of ", bytes_text(bytes), " bytes exceeds the limit of ", tl_value_limit,
+                      " bytes for one template value"));
+}
+
+void count_built(size_t bytes, const char* what) {
+  check_value_size(bytes, what);
+  if (tl_built_limit == SIZE_MAX) return;  // no render in progress: nothing to count against
+  tl_built = bytes > SIZE_MAX - tl_built ? SIZE_MAX : tl_built + bytes;
+  if (tl_built > tl_built_limit)
+    throw Failure(cat("the values this render built add up to more than ", tl_built_limit,
+                      " bytes (the same large value made over and over?)"));
 }
 
 size_t saturating_mul(size_t a, size_t b) {
@@ -47,7 +67,7 @@ size_t saturating_mul(size_t a, size_t b) {
 }
 
 Value Value::list(List items, bool tuple) {
-  check_value_size(saturating_mul(items.size(), sizeof(Value)), "list");
+  count_built(saturating_mul(items.size(), sizeof(Value)), "list");
   Value v(Kind::kList);
   int depth = 1;
   for (const Value& e : items) contain(depth, v.holds_ns_, e);
@@ -58,7 +78,7 @@ Value Value::list(List items, bool tuple) {
   return v;
 }
 Value Value::dict(std::shared_ptr<Dict> d) {
-  check_value_size(saturating_mul(d->items.size(), 2 * sizeof(Value)), "dict");
+  count_built(saturating_mul(d->items.size(), 2 * sizeof(Value)), "dict");
   Value v(Kind::kDict);
   int depth = 1;
   for (const auto& [k, e] : d->items) {

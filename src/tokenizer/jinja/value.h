@@ -36,26 +36,33 @@ struct Raised : std::runtime_error {
 
 enum class Kind : uint8_t { kUndefined, kNone, kBool, kInt, kFloat, kString, kList, kDict, kCallable, kNamespace };
 
-// The most bytes one string, list or dict built during a render may take (a list or dict counts
-// sizeof(Value) per element): RenderLimits::max_value_bytes, held per thread while
-// Template::render runs. A template can grow a value far faster than its output: `'ab' * 10**9`, `replace`,
-// self-concatenation in a loop, str() or tojson of a list that holds one big list many times;
-// each would exhaust memory before a byte reached the output. Filters, methods and the Python
-// helpers build values with no render at hand, hence a thread-local bound rather than a parameter
-// through every one of them. Outside a render nothing is bounded.
-class ValueSizeLimit {
+// What the values of one render may cost, held per thread while Template::render runs
+// (RenderLimits::max_value_bytes and max_built_bytes): the bytes of any one string, list or dict
+// (a list or dict counts sizeof(Value) per element), and the bytes of all of them together. A
+// template can grow a value far faster than its output (`'ab' * 10**9`, replace,
+// self-concatenation in a loop, str() or tojson of a list that holds one big list many times), or
+// build a large value over and over in a long loop; either would exhaust memory or run for hours
+// before a byte reached the output. Filters, methods and the Python helpers build values with no
+// render at hand, hence a thread-local budget rather than a parameter through every one of them.
+// Outside a render nothing is bounded.
+class ValueBudget {
  public:
-  explicit ValueSizeLimit(size_t max_bytes);
-  ~ValueSizeLimit();
-  ValueSizeLimit(const ValueSizeLimit&) = delete;
-  ValueSizeLimit& operator=(const ValueSizeLimit&) = delete;
-  static size_t current();
+  ValueBudget(size_t max_value_bytes, size_t max_built_bytes);
+  ~ValueBudget();
+  ValueBudget(const ValueBudget&) = delete;
+  ValueBudget& operator=(const ValueBudget&) = delete;
+  static size_t value_limit();
+  static size_t built();  // bytes counted so far in this thread's render
 
  private:
-  size_t saved_;
+  size_t saved_[3];
 };
 
-// Throws Failure naming `what` when `bytes` exceed the current bound.
+// Counts a value of `bytes` being built: throws Failure when it alone, or all built so far,
+// exceed the budget.
+void count_built(size_t bytes, const char* what);
+// Throws Failure naming `what` when `bytes` exceed the one-value bound: for strings checked while
+// or before they are built (the Value made from one is counted by count_built).
 void check_value_size(size_t bytes, const char* what);
 // a * b, or SIZE_MAX when the product overflows (for checks made before building).
 size_t saturating_mul(size_t a, size_t b);
@@ -80,7 +87,7 @@ class Value {
   Value(int v) : kind_(Kind::kInt), i_(v) {}
   Value(int64_t v) : kind_(Kind::kInt), i_(v) {}
   Value(double v) : kind_(Kind::kFloat), f_(v) {}
-  Value(std::string s) : kind_(Kind::kString), str_(std::move(s)) { check_value_size(str_.size(), "string"); }
+  Value(std::string s) : kind_(Kind::kString), str_(std::move(s)) { count_built(str_.size(), "string"); }
   Value(const char* s) : kind_(Kind::kString), str_(s) {}
   static Value list(List items, bool tuple = false);
   static Value dict(std::shared_ptr<Dict> d);

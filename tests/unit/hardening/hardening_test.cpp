@@ -195,8 +195,15 @@ TEST(Limits, TemplateValuesCannotOutgrowTheirBound) {
             std::string::npos);
   EXPECT_EQ(Template("{{ ('x' * 10000)|length }}").render({}, small).text, "10000");
   EXPECT_EQ(Template("{{ ('%-600s|' % 'x')|length }} {{ '%.2s' % 'h\u00e9llo' }}").render({}).text, "601 h\u00e9");
-  // Outside a render nothing is bounded, and a render restores the bound it found.
-  EXPECT_EQ(tokenizer::jinja::ValueSizeLimit::current(), SIZE_MAX);
+  // A large value made over and over in a long loop stops at the render's total.
+  RenderLimits total;
+  total.max_built_bytes = 100u << 20;
+  const Template again("{% for i in range(100000) %}{{ ('x' * 1000000)|length }}{% endfor %}");
+  EXPECT_NE(expect_error([&] { (void)again.render({}, total); }).find("add up to more than 104857600 bytes"), std::string::npos);
+  EXPECT_EQ(Template("{% for i in range(50) %}{{ ('x' * 1000000)|length }}{% endfor %}").render({}, total).text.size(), 350u);
+  // Outside a render nothing is bounded, and a render restores the budget it found.
+  EXPECT_EQ(tokenizer::jinja::ValueBudget::value_limit(), SIZE_MAX);
+  EXPECT_EQ(tokenizer::jinja::ValueBudget::built(), 0u);
 }
 
 TEST(Limits, TemplateValueNestingAndNamespaceCycles) {
