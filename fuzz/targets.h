@@ -135,11 +135,11 @@ inline tokenizer::ChatInput fuzz_conversation() {
 inline tokenizer::jinja::RenderLimits fuzz_limits() {
   tokenizer::jinja::RenderLimits lim;
   // Small enough that one input stays cheap under ASan: a loop of 100,000 iterations took seconds,
-  // and values of megabytes go through mmap and page faults on every input (30 % of the run's time
-  // in the kernel); the fuzzer drifted to such inputs and slowed twentyfold. Every limit's check
+  // and values or output of megabytes go through mmap and page faults on every input (30 % of the
+  // run's time in the kernel); the fuzzer drifted to such inputs and slowed twentyfold. Every limit's check
   // is reached at any size.
   lim.max_call_depth = 50;
-  lim.max_output_bytes = 1u << 20;
+  lim.max_output_bytes = 64u << 10;
   lim.max_loop_iterations = 20000;
   lim.max_value_bytes = 64u << 10;
   lim.max_built_bytes = 4u << 20;
