@@ -201,6 +201,15 @@ TEST(Limits, TemplateValuesCannotOutgrowTheirBound) {
   const Template again("{% for i in range(100000) %}{{ ('x' * 1000000)|length }}{% endfor %}");
   EXPECT_NE(expect_error([&] { (void)again.render({}, total); }).find("add up to more than 104857600 bytes"), std::string::npos);
   EXPECT_EQ(Template("{% for i in range(50) %}{{ ('x' * 1000000)|length }}{% endfor %}").render({}, total).text.size(), 350u);
+  // Integer arithmetic at the edges: a huge power of 0 or -1 is instant (it looped once per unit
+  // of the exponent), and INT64_MIN // -1 is an error, not a trap.
+  EXPECT_EQ(Template("{{ 0 ** 8000800600 }} {{ (-1) ** 8000800601 }} {{ (-2) ** 63 }} {{ 3 ** 39 }} "
+                     "{{ (-9223372036854775807 - 1) % -1 }}").render({}).text,
+            "0 -1 -9223372036854775808 4052555153018976267 0");
+  EXPECT_NE(expect_error([&] { (void)Template("{{ 2 ** 63 }}").render({}); }).find("integer overflow in '**'"), std::string::npos);
+  EXPECT_NE(expect_error([&] { (void)Template("{{ 3 ** 40 }}").render({}); }).find("integer overflow in '**'"), std::string::npos);
+  EXPECT_NE(expect_error([&] { (void)Template("{{ (-9223372036854775807 - 1) // -1 }}").render({}); }).find("integer overflow in '//'"),
+            std::string::npos);
   // Outside a render nothing is bounded, and a render restores the budget it found.
   EXPECT_EQ(tokenizer::jinja::ValueBudget::value_limit(), SIZE_MAX);
   EXPECT_EQ(tokenizer::jinja::ValueBudget::built(), 0u);
